@@ -1,0 +1,14 @@
+FROM python:3.11-slim
+WORKDIR /app
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY channels ./channels
+COPY core ./core
+COPY knowledge_base ./knowledge_base
+COPY migrations ./migrations
+# Pass --build-arg TORCH_INDEX_URL=<PyTorch's CPU wheel index> to avoid the CUDA build.
+ARG TORCH_INDEX_URL=""
+RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0 \
+    && pip install --no-cache-dir -e .
+CMD ["bot", "chat"]

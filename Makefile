@@ -1,0 +1,47 @@
+# One entry point for people, hooks and CI.
+VENV ?= .venv
+BIN := $(VENV)/bin
+PYTHON ?= python3
+
+.PHONY: install run chat test lint typecheck unit bench eval clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	# torch first, pinned: its CPU build is what sentence-transformers gets, not a CUDA download.
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Without a .env, `make run` presents the sample business the sample knowledge base describes.
+DEMO_ENV := BUSINESS_NAME="Pandan Lantern Bakehouse" \
+	BUSINESS_HOURS="tue-fri 07:30-14:30,16:00-19:00; sat 08:00-18:00; sun 08:00-15:00"
+
+run: install  ## Run the bot on the embedded default (terminal chat until the channels land).
+	@if [ -f .env ]; then $(BIN)/bot chat; else $(DEMO_ENV) $(BIN)/bot chat; fi
+
+chat: run
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+unit: install
+	$(BIN)/pytest tests/unit -q
+
+test: lint typecheck  ## Lint, type-check and run every test (unit and integration).
+	$(BIN)/pytest
+
+eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
+	$(BIN)/python bench/eval_quality.py
+
+bench: install  ## Speed figures for bench/RESULTS.md.
+	$(BIN)/python bench/speed.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

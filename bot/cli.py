@@ -1,0 +1,215 @@
+"""The `bot` command: chat in the terminal, manage the knowledge base, migrate."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, TypeVar
+
+import typer
+from tqdm import tqdm
+
+from bot.config import ConfigError, Settings, load_settings
+from bot.logs import configure_logging
+from bot.services import Services
+from core.messages import ChannelName, InboundMessage, Reply
+from knowledge_base.ingest import IngestReport, find_files
+
+app = typer.Typer(help="Customer-support bot for Singapore small businesses.", no_args_is_help=True)
+kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+T = TypeVar("T")
+
+
+def _settings() -> Settings:
+    """Load settings or stop with one line per bad setting."""
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        typer.echo(str(error), err=True)
+        raise typer.Exit(2) from None
+    configure_logging(settings.log_level, settings.log_format)
+    return settings
+
+
+def _run(main: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine; Ctrl-C stops cleanly (services close in their finally blocks)."""
+    try:
+        return asyncio.run(main())  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        typer.echo("\nStopped.", err=True)
+        raise typer.Exit(130) from None
+
+
+@app.command()
+def migrate() -> None:
+    """Apply database migrations (also done at every start)."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with Services(settings, load_model=False):
+            typer.echo("Database is up to date.")
+
+    _run(main)
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option(help="Who you are in this conversation.")] = "",
+) -> None:
+    """Talk to the bot in the terminal, on the same core every channel uses."""
+    settings = _settings()
+    who = user or getpass.getuser()
+
+    async def main() -> None:
+        async with Services(settings) as services:
+            await _ingest_sample_if_empty(services)
+            interactive = sys.stdin.isatty()
+            if interactive:
+                typer.echo(
+                    f"{settings.business_name} support bot. Type your question; Ctrl-D quits."
+                )
+            while True:
+                line = await asyncio.to_thread(_read_line, "you> " if interactive else "")
+                if line is None:
+                    break
+                if not line.strip():
+                    continue
+                reply = await services.core.handle(_terminal_message(who, line))
+                typer.echo(_render(reply))
+
+    _run(main)
+
+
+def _read_line(prompt: str) -> str | None:
+    """One line from the terminal, None at end of input."""
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def _terminal_message(who: str, text: str) -> InboundMessage:
+    """Wrap a typed line as an inbound message on the terminal channel."""
+    return InboundMessage(
+        channel=ChannelName.CLI,
+        external_user_id=who,
+        provider_message_id=str(uuid.uuid4()),
+        text=text,
+        received_at=datetime.now(UTC),
+        display_name=who,
+    )
+
+
+def _render(reply: Reply | None) -> str:
+    """How a reply looks in the terminal."""
+    if reply is None:
+        return "bot> (no reply: a person is handling this conversation)"
+    lines = [f"bot> {reply.text}"]
+    lines += [f"     [{n}] {c.label}" for n, c in enumerate(reply.choices, start=1)]
+    if reply.escalate:
+        lines.append(f"     (escalated to staff: {reply.reason})")
+    return "\n".join(lines)
+
+
+async def _ingest_sample_if_empty(services: Services) -> None:
+    """On first run, load the configured knowledge folder so the bot has something to say."""
+    if await services.storage.store.list_documents():
+        return
+    path = services.settings.knowledge_path
+    typer.echo(f"First run: loading the knowledge base from {path} ...", err=True)
+    report = await _ingest_with_progress(services, [path])
+    _print_report(report)
+
+
+async def _ingest_with_progress(services: Services, paths: list[Path]) -> IngestReport:
+    """Ingest with a progress bar counted in chunks."""
+    with tqdm(desc="chunks", unit="chunk", file=sys.stderr, disable=None) as bar:
+
+        def advance(count: int) -> None:
+            bar.update(count)
+
+        return await services.ingestor.ingest(paths, progress=advance)
+
+
+def _print_report(report: IngestReport) -> None:
+    """Summarise an ingestion run, naming every file that failed."""
+    typer.echo(
+        f"added {len(report.added)}, updated {len(report.updated)}, "
+        f"unchanged {len(report.unchanged)}, failed {len(report.failed)}; "
+        f"{report.chunks} chunks indexed",
+        err=True,
+    )
+    for path, reason in report.failed:
+        typer.echo(f"  skipped {path}: {reason}", err=True)
+
+
+@kb_app.command("ingest")
+def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
+    """Add or refresh knowledge files; unchanged files are skipped."""
+    settings = _settings()
+    missing = [str(p) for p in paths if not p.exists()]
+    if missing:
+        typer.echo(f"No such file or folder: {', '.join(missing)}", err=True)
+        raise typer.Exit(2)
+    if not find_files(paths):
+        typer.echo("No supported files found (.md .txt .html .pdf .docx .csv .yaml).", err=True)
+        raise typer.Exit(2)
+
+    async def main() -> IngestReport:
+        async with Services(settings) as services:
+            return await _ingest_with_progress(services, paths)
+
+    report = _run(main)
+    _print_report(report)
+    if report.failed and not (report.added or report.updated or report.unchanged):
+        raise typer.Exit(1)
+
+
+@kb_app.command("list")
+def kb_list() -> None:
+    """Show the indexed knowledge files."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with Services(settings, load_model=False) as services:
+            rows = await services.storage.store.list_documents()
+            if not rows:
+                typer.echo("The knowledge base is empty. Add files with: bot kb ingest PATH")
+            for row in rows:
+                when = row.updated_at.strftime("%Y-%m-%d %H:%M")
+                typer.echo(f"{row.path}\t{row.chunk_count} chunks\t{row.state}\t{when}")
+
+    _run(main)
+
+
+@kb_app.command("remove")
+def kb_remove(
+    paths: Annotated[list[str], typer.Argument(help="Paths as shown by kb list.")],
+) -> None:
+    """Remove knowledge files from the index."""
+    settings = _settings()
+
+    async def main() -> int:
+        unknown = 0
+        async with Services(settings) as services:
+            for path in paths:
+                if await services.ingestor.remove(path):
+                    typer.echo(f"removed {path}")
+                else:
+                    typer.echo(f"not in the knowledge base: {path}", err=True)
+                    unknown += 1
+        return unknown
+
+    if _run(main):
+        raise typer.Exit(1)
+
+
+def main() -> None:
+    """Entry point of the `bot` console script."""
+    app()

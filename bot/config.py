@@ -1,0 +1,159 @@
+"""Settings from the environment and an optional .env, validated once at start."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.hours import ScheduleError, WeeklySchedule, parse_schedule
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message is one line per problem."""
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads; names match the environment variables."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    business_name: str = Field("Our Shop", min_length=1)
+    timezone: str = "Asia/Singapore"
+    business_hours: str = "mon-fri 09:00-18:00; sat 09:00-13:00; sun closed"
+    staff_email: str | None = None
+
+    data_dir: Path = Path("data")
+    knowledge_path: Path = Path("knowledge_base/sample")
+    database_url: SecretStr | None = None
+    redis_url: SecretStr | None = None
+    qdrant_url: str | None = None
+    qdrant_api_key: SecretStr | None = None
+    qdrant_collection: str = Field("knowledge", pattern=r"^[A-Za-z0-9_-]+$")
+    embedded_vector_engine: Literal["edge", "local"] = "edge"
+
+    embedding_model: str = BUNDLED_MODEL
+    answer_threshold: float = Field(0.64, ge=0.0, le=1.0)
+    choice_threshold: float = Field(0.59, ge=0.0, le=1.0)
+    answer_margin: float = Field(0.02, ge=0.0, le=1.0)
+
+    openai_api_key: SecretStr | None = None
+    openai_base_url: str | None = None
+    openai_model: str = "gpt-4o-mini"
+    llm_timeout_seconds: float = Field(15.0, gt=0)
+
+    memory_turns: int = Field(12, ge=1, le=200)
+    memory_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
+    retention_days: int = Field(365, ge=1)
+    consent_text: str = (
+        "We keep this conversation to answer you and improve our service. "
+        "Reply 'delete my data' at any time to erase it."
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["console", "json"] = "console"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA timezone such as Asia/Singapore") from None
+        return value
+
+    @field_validator("business_hours")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        try:
+            parse_schedule(value)
+        except ScheduleError as error:
+            raise ValueError(
+                f"{error}; expected e.g. 'mon-fri 09:00-18:00; sat 10:00-14:00'"
+            ) from None
+        return value
+
+    @field_validator("staff_email")
+    @classmethod
+    def _valid_email(cls, value: str | None) -> str | None:
+        if value is not None and value.strip() == "":
+            return None
+        if value is not None and not _EMAIL.match(value):
+            raise ValueError("expected an email address such as staff@example.com")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("expected a postgresql:// URL")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value():
+            return None
+        if value is not None and not value.get_secret_value().startswith(
+            ("redis://", "rediss://", "unix://", "valkey://")
+        ):
+            raise ValueError("expected a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("openai_base_url", "qdrant_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http:// or https:// URL")
+        return value
+
+    @property
+    def schedule(self) -> WeeklySchedule:
+        """The parsed weekly schedule."""
+        return parse_schedule(self.business_hours)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The business's timezone."""
+        return ZoneInfo(self.timezone)
+
+    @property
+    def llm_enabled(self) -> bool:
+        """Whether an OpenAI-compatible endpoint is configured."""
+        return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+
+_SECRET_FIELDS = {"database_url", "redis_url", "qdrant_api_key", "openai_api_key"}
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate settings; raise ConfigError with one line per bad setting."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise ConfigError(describe_errors(error)) from None
+
+
+def describe_errors(error: ValidationError) -> str:
+    """One line per problem: setting name, offending value (never a secret), expectation."""
+    lines = []
+    for item in error.errors():
+        name = str(item["loc"][0]) if item["loc"] else "settings"
+        shown = "<hidden>" if name in _SECRET_FIELDS else repr(item.get("input"))
+        message = str(item["msg"]).removeprefix("Value error, ")
+        lines.append(f"Setting {name.upper()}={shown} is invalid: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,136 @@
+"""Builds the real collaborators from settings: storage, model, index, core. Only bot/ wires."""
+
+from __future__ import annotations
+
+import asyncio
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import asyncpg
+import structlog
+from openai import AsyncOpenAI
+from redis.asyncio import Redis
+
+from bot.config import Settings
+from bot.embedded import EmbeddedServices
+from core.compose import Composer, OfflineComposer, Thresholds
+from core.conversation import ConversationCore, Greetings
+from core.edge_index import EdgeIndex
+from core.embedding import SentenceTransformerEmbedder
+from core.llm_compose import LlmComposer
+from core.memory import RedisMemory
+from core.migrate import apply_migrations
+from core.retrieval import Retriever
+from core.store import PostgresStore
+from core.vector_index import QdrantClientIndex, VectorIndex
+from knowledge_base.ingest import Ingestor
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class Storage:
+    """Connections to PostgreSQL, Redis and Qdrant."""
+
+    pool: asyncpg.Pool
+    redis: Redis
+    index: VectorIndex
+    store: PostgresStore
+
+
+class Services:
+    """Everything the bot runs on, started in order and stopped in reverse."""
+
+    def __init__(self, settings: Settings, load_model: bool = True) -> None:
+        self.settings = settings
+        self._load_model = load_model
+        self._stack = AsyncExitStack()
+        self.storage: Storage
+        self.embedder: SentenceTransformerEmbedder
+        self.retriever: Retriever
+        self.core: ConversationCore
+        self.ingestor: Ingestor
+
+    async def __aenter__(self) -> Services:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        """Start embedded services where no URL is set, connect, migrate, load the model."""
+        s = self.settings
+        s.data_dir.mkdir(parents=True, exist_ok=True)
+        database_url = s.database_url.get_secret_value() if s.database_url else None
+        redis_url = s.redis_url.get_secret_value() if s.redis_url else None
+        if database_url is None or redis_url is None:
+            embedded = EmbeddedServices(
+                s.data_dir, postgres=database_url is None, valkey=redis_url is None
+            )
+            await asyncio.to_thread(embedded.start)
+            self._stack.push_async_callback(asyncio.to_thread, embedded.stop)
+            database_url = database_url or embedded.database_url
+            redis_url = redis_url or embedded.redis_url
+        pool = await asyncpg.create_pool(database_url, min_size=1, max_size=10)
+        self._stack.push_async_callback(pool.close)
+        applied = await apply_migrations(pool)
+        if applied:
+            log.info("migrations_applied", names=applied)
+        redis = Redis.from_url(redis_url)
+        self._stack.push_async_callback(redis.aclose)
+        index = self._open_index()
+        self._stack.push_async_callback(index.close)
+        self.storage = Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
+        if not self._load_model:
+            return
+        self.embedder = await asyncio.to_thread(SentenceTransformerEmbedder, s.embedding_model)
+        self._stack.callback(self.embedder.close)
+        await index.ensure_collection(self.embedder.dimension)
+        self.retriever = Retriever(self.embedder, index)
+        self._stack.push_async_callback(self.retriever.close)
+        memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=s.memory_ttl_seconds)
+        self.core = ConversationCore(
+            self.storage.store, memory, self.retriever, self._composer(), Greetings(s.business_name)
+        )
+        self.ingestor = Ingestor(self.storage.store, index, self.embedder)
+
+    def _open_index(self) -> VectorIndex:
+        """A Qdrant server when QDRANT_URL is set, else the embedded engine in the data folder."""
+        s = self.settings
+        if s.qdrant_url:
+            key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
+            return QdrantClientIndex(
+                url=s.qdrant_url, path=None, collection=s.qdrant_collection, api_key=key
+            )
+        if s.embedded_vector_engine == "local":
+            path = Path(s.data_dir) / "qdrant-local"
+            return QdrantClientIndex(url=None, path=str(path), collection=s.qdrant_collection)
+        return EdgeIndex(str(Path(s.data_dir) / "qdrant-edge"), s.qdrant_collection)
+
+    def _composer(self) -> Composer:
+        """The offline composer, or the LLM one in front of it when a key is configured."""
+        s = self.settings
+        thresholds = Thresholds(s.answer_threshold, s.choice_threshold, s.answer_margin)
+        offline = OfflineComposer(thresholds)
+        if not s.llm_enabled or s.openai_api_key is None:
+            return offline
+        client = AsyncOpenAI(
+            api_key=s.openai_api_key.get_secret_value(),
+            base_url=s.openai_base_url,
+            timeout=s.llm_timeout_seconds,
+            max_retries=1,
+        )
+        self._stack.push_async_callback(client.close)
+        return LlmComposer(client, s.openai_model, s.business_name, offline)

@@ -1,0 +1,1 @@
+"""Channel adapters: provider input to InboundMessage, replies back out."""

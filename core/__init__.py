@@ -1,0 +1,1 @@
+"""Conversation core: channel-neutral pipeline, storage, retrieval and answers."""

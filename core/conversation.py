@@ -1,0 +1,137 @@
+"""The per-message pipeline: dedupe, record, remember, retrieve, compose, persist, reply."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Protocol
+
+import structlog
+
+from core.compose import Composer, ComposeRequest, Composition
+from core.intents import Intent, classify
+from core.memory import Memory, Turn
+from core.messages import InboundMessage, Reply
+from core.ranking import Ranking
+from core.store import ConversationStore, InboundRecord
+
+log = structlog.get_logger(__name__)
+MAX_TEXT_CHARS = 4000
+
+
+class Retrieval(Protocol):
+    """Ranks knowledge entries for a question."""
+
+    async def retrieve(self, text: str) -> Ranking:
+        """Rank knowledge entries for one question."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Greetings:
+    """Texts the bot writes itself, not taken from the knowledge base."""
+
+    business_name: str
+
+    def greeting(self, name: str | None, returning: bool) -> str:
+        """Hello, with the name when known."""
+        who = f" {name}" if name else ""
+        again = " again" if returning else ""
+        return (
+            f"Hello{who}, welcome{again} to {self.business_name}! "
+            "Ask me anything about our hours, prices, delivery or bookings."
+        )
+
+    def thanks(self) -> str:
+        """The reply to a thank-you."""
+        return "You're welcome! Anything else I can help with?"
+
+    def handoff(self) -> str:
+        """The reply when the customer asks for a person."""
+        return "Sure, I've asked a member of our team to reply to you here. Please hold on."
+
+
+class ConversationCore:
+    """Turns one inbound message into at most one reply."""
+
+    def __init__(
+        self,
+        store: ConversationStore,
+        memory: Memory,
+        retrieval: Retrieval,
+        composer: Composer,
+        greetings: Greetings,
+    ) -> None:
+        self._store = store
+        self._memory = memory
+        self._retrieval = retrieval
+        self._composer = composer
+        self._greetings = greetings
+
+    async def handle(self, message: InboundMessage) -> Reply | None:
+        """Answer a message; None for a duplicate or a conversation a person has taken over."""
+        channel = message.channel.value
+        if await self._memory.was_handled(channel, message.provider_message_id):
+            return None
+        message = replace(message, text=message.text.strip()[:MAX_TEXT_CHARS])
+        async with self._memory.conversation_lock(f"{channel}:{message.external_user_id}"):
+            record = await self._store.record_inbound(message)
+            if record is None:
+                log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)
+                return None
+            if record.conversation_status == "human":
+                await self._memory.mark_handled(channel, message.provider_message_id)
+                return None
+            history = tuple(await self._memory.recent_turns(record.conversation_id))
+            composition, confidence = await self._answer(message, record, history)
+            reply = Reply(
+                conversation_id=record.conversation_id,
+                text=composition.text,
+                escalate=composition.escalate,
+                reason=composition.reason,
+                choices=composition.choices,
+                source_entry_ids=composition.source_entry_ids,
+            )
+            await self._store.record_reply(record, reply, confidence)
+            if reply.escalate:
+                await self._store.record_escalation(
+                    record.conversation_id, reply.reason or "unknown", message.text[:500]
+                )
+            await self._memory.remember(
+                record.conversation_id,
+                [Turn("customer", message.text), Turn("bot", reply.text)],
+            )
+            await self._memory.mark_handled(channel, message.provider_message_id)
+            return reply
+
+    async def _answer(
+        self, message: InboundMessage, record: InboundRecord, history: tuple[Turn, ...]
+    ) -> tuple[Composition, float]:
+        """Small talk and requests for a person first; everything else from the knowledge base."""
+        intent = classify(message.text) if message.choice_entry_id is None else None
+        profile = record.profile
+        if intent is Intent.GREETING:
+            text = self._greetings.greeting(profile.display_name, profile.returning)
+            return Composition(text=text), 1.0
+        if intent is Intent.THANKS:
+            return Composition(text=self._greetings.thanks()), 1.0
+        if intent is Intent.HUMAN:
+            return Composition(
+                self._greetings.handoff(), escalate=True, reason="asked_for_human"
+            ), 1.0
+        if not message.text:
+            return Composition(text="Sorry, I can only read text messages for now."), 1.0
+        ranking = await self._retrieval.retrieve(message.text)
+        ranking = _prefer_choice(ranking, message.choice_entry_id)
+        request = ComposeRequest(message.text, ranking, history, profile)
+        return await self._composer.compose(request), ranking.confidence
+
+
+def _prefer_choice(ranking: Ranking, entry_id: str | None) -> Ranking:
+    """A customer who picked a quick-reply option gets that entry, fully confident."""
+    if entry_id is None:
+        return ranking
+    chosen = [e for e in ranking.entries if e.entry_id == entry_id]
+    if not chosen:
+        return ranking
+    rest = tuple(e for e in ranking.entries if e.entry_id != entry_id)
+    return Ranking((chosen[0], *rest), confidence=1.0)

@@ -1,0 +1,61 @@
+"""Channel-neutral message types shared by every channel and the conversation core."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class ChannelName(StrEnum):
+    """Where a customer wrote from; replies go back the same way."""
+
+    TELEGRAM = "telegram"
+    WHATSAPP = "whatsapp"
+    EMAIL = "email"
+    WEBCHAT = "webchat"
+    CLI = "cli"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A non-text part of an inbound message: recorded, never read."""
+
+    kind: str
+    name: str | None = None
+    mime_type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboundMessage:
+    """One message a customer sent, normalised by its channel."""
+
+    channel: ChannelName
+    external_user_id: str
+    provider_message_id: str
+    text: str
+    received_at: datetime
+    display_name: str | None = None
+    thread_ref: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    choice_entry_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A quick-reply option: a label to show and the knowledge entry it stands for."""
+
+    label: str
+    entry_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """The core's answer to one inbound message."""
+
+    conversation_id: int
+    text: str
+    escalate: bool = False
+    reason: str | None = None
+    choices: tuple[Choice, ...] = field(default_factory=tuple)
+    source_entry_ids: tuple[str, ...] = field(default_factory=tuple)

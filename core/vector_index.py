@@ -1,0 +1,306 @@
+"""The vector index the core searches (a Protocol), its data types and the qdrant-client backend."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import threading
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+import numpy.typing as npt
+from qdrant_client import QdrantClient
+from qdrant_client import models as qm
+
+from core.knowledge import Chunk, ChunkKind
+from core.sparse import SparseVec
+
+DENSE = "dense"
+SPARSE = "sparse"
+PAYLOAD_KEYWORDS = ("document", "kind")
+"""Payload fields with a keyword index: deletion filters on document, searches on kind."""
+
+_ID_NAMESPACE = uuid.UUID("5b0e7c84-3f8e-4c6a-9d2b-6f1e0a7d4c19")
+_T = TypeVar("_T")
+
+DenseVector = Sequence[float] | npt.NDArray[np.floating[Any]]
+
+
+class VectorIndexError(Exception):
+    """The index cannot serve the request (wrong dimension, not created yet, closed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class IndexedChunk:
+    """A chunk with its dense embedding and its BM25 document vector, ready to upsert."""
+
+    chunk: Chunk
+    dense: DenseVector
+    sparse: SparseVec
+
+
+@dataclass(frozen=True, slots=True)
+class IndexQuery:
+    """One question: its dense embedding, its BM25 query vector and an optional kind filter."""
+
+    dense: DenseVector
+    sparse: SparseVec
+    kinds: tuple[ChunkKind, ...] = ()
+    """Only chunks of these kinds; empty means all kinds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """A chunk found by one search and that search's score."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """Dense and sparse hits for one query, best first and not fused (the caller fuses)."""
+
+    dense_hits: list[Hit] = field(default_factory=list)
+    sparse_hits: list[Hit] = field(default_factory=list)
+
+
+class VectorIndex(Protocol):
+    """Where chunks are stored and searched by dense and sparse vector."""
+
+    async def ensure_collection(self, dim: int) -> None:
+        """Create the collection for dense vectors of size dim, or check the existing one."""
+        ...
+
+    async def upsert(self, points: Sequence[IndexedChunk]) -> None:
+        """Insert or replace chunks (the point id is derived from the chunk)."""
+        ...
+
+    async def delete_document(self, document: str) -> None:
+        """Remove every chunk of one document."""
+        ...
+
+    async def search_batch(self, queries: Sequence[IndexQuery], limit: int) -> list[SearchResult]:
+        """Search all queries in one backend call; one result per query, in order."""
+        ...
+
+    async def count(self) -> int:
+        """Number of stored chunks."""
+        ...
+
+    async def close(self) -> None:
+        """Release files, connections and threads."""
+        ...
+
+
+def point_id(chunk: Chunk) -> str:
+    """Stable point id of a chunk: uuid5 of (document, entry_id, position, kind)."""
+    key = json.dumps([chunk.document, chunk.entry_id, chunk.position, chunk.kind.value])
+    return str(uuid.uuid5(_ID_NAMESPACE, key))
+
+
+def chunk_payload(chunk: Chunk) -> dict[str, Any]:
+    """The payload stored with a chunk's point (everything needed to rebuild the chunk)."""
+    return {
+        "document": chunk.document,
+        "entry_id": chunk.entry_id,
+        "title": chunk.title,
+        "text": chunk.text,
+        "answer": chunk.answer,
+        "kind": chunk.kind.value,
+        "position": chunk.position,
+    }
+
+
+def chunk_from_payload(payload: Mapping[str, Any] | None) -> Chunk:
+    """Rebuild a chunk from its stored payload."""
+    if payload is None:
+        raise VectorIndexError("point has no payload")
+    return Chunk(
+        document=str(payload["document"]),
+        entry_id=str(payload["entry_id"]),
+        title=str(payload["title"]),
+        text=str(payload["text"]),
+        answer=str(payload["answer"]),
+        kind=ChunkKind(payload["kind"]),
+        position=int(payload["position"]),
+    )
+
+
+def dense_list(vector: DenseVector) -> list[float]:
+    """A dense vector as a list of Python floats."""
+    return [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
+
+
+class QdrantClientIndex:
+    """VectorIndex on qdrant-client: a Qdrant server (url) or local mode on disk (path).
+
+    The sync client runs in a private thread pool so the event loop never blocks; local mode
+    gets a single thread because its SQLite storage must stay on the thread that opened it.
+    """
+
+    def __init__(
+        self,
+        url: str | None,
+        path: str | None,
+        collection: str,
+        *,
+        api_key: str | None = None,
+        upsert_batch: int = 256,
+    ) -> None:
+        if (url is None) == (path is None):
+            raise ValueError("QdrantClientIndex needs exactly one of url and path")
+        self._url = url
+        self._path = path
+        self._api_key = api_key
+        self._collection = collection
+        self._upsert_batch = upsert_batch
+        self._client: QdrantClient | None = None
+        self._closed = False
+        self._client_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(
+            max_workers=1 if path is not None else 4, thread_name_prefix="qdrant-client"
+        )
+
+    def _get_client(self) -> QdrantClient:
+        """The client, opened on first use inside the worker thread."""
+        with self._client_lock:
+            if self._client is None:
+                if self._path is not None:
+                    self._client = QdrantClient(path=self._path)
+                else:
+                    self._client = QdrantClient(url=self._url, api_key=self._api_key)
+            return self._client
+
+    async def _run(self, fn: Callable[[QdrantClient], _T]) -> _T:
+        """Run fn(client) on the worker pool."""
+        if self._closed:
+            raise VectorIndexError("index is closed")
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, lambda: fn(self._get_client()))
+
+    async def ensure_collection(self, dim: int) -> None:
+        """Create the collection (dense cosine + sparse IDF, keyword indexes) or check its dim."""
+        await self._run(functools.partial(self._ensure_sync, dim=dim))
+
+    def _ensure_sync(self, client: QdrantClient, dim: int) -> None:
+        """Blocking part of ensure_collection."""
+        if client.collection_exists(self._collection):
+            vectors = client.get_collection(self._collection).config.params.vectors
+            params = vectors.get(DENSE) if isinstance(vectors, dict) else None
+            if params is None or params.size != dim:
+                found = None if params is None else params.size
+                raise VectorIndexError(
+                    f"collection {self._collection!r} has dense size {found}, expected {dim}"
+                )
+            return
+        client.create_collection(
+            self._collection,
+            vectors_config={DENSE: qm.VectorParams(size=dim, distance=qm.Distance.COSINE)},
+            sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+        )
+        if self._path is None:  # local mode has no payload indexes (and warns if asked)
+            for name in PAYLOAD_KEYWORDS:
+                client.create_payload_index(
+                    self._collection, name, qm.PayloadSchemaType.KEYWORD, wait=True
+                )
+
+    async def upsert(self, points: Sequence[IndexedChunk]) -> None:
+        """Insert or replace chunks, in batches, waiting until they are searchable."""
+        structs = [
+            qm.PointStruct(
+                id=point_id(p.chunk),
+                vector={
+                    DENSE: dense_list(p.dense),
+                    SPARSE: qm.SparseVector(
+                        indices=list(p.sparse.indices), values=list(p.sparse.values)
+                    ),
+                },
+                payload=chunk_payload(p.chunk),
+            )
+            for p in points
+        ]
+        for start in range(0, len(structs), self._upsert_batch):
+            batch = structs[start : start + self._upsert_batch]
+            await self._run(functools.partial(_upsert_sync, self._collection, batch))
+
+    async def delete_document(self, document: str) -> None:
+        """Remove every chunk whose payload document equals document."""
+        selector = qm.FilterSelector(filter=_match("document", document))
+        await self._run(lambda c: c.delete(self._collection, points_selector=selector, wait=True))
+
+    async def search_batch(self, queries: Sequence[IndexQuery], limit: int) -> list[SearchResult]:
+        """Dense and sparse search for every query in one query_batch_points call."""
+        requests: list[qm.QueryRequest] = []
+        slots: list[tuple[int, bool]] = []  # (query number, is_sparse) of each request
+        for number, query in enumerate(queries):
+            kind_filter = _kinds_filter(query.kinds)
+            requests.append(
+                qm.QueryRequest(
+                    query=dense_list(query.dense),
+                    using=DENSE,
+                    limit=limit,
+                    filter=kind_filter,
+                    with_payload=True,
+                )
+            )
+            slots.append((number, False))
+            if query.sparse.indices:
+                sparse = qm.SparseVector(
+                    indices=list(query.sparse.indices), values=list(query.sparse.values)
+                )
+                requests.append(
+                    qm.QueryRequest(
+                        query=sparse,
+                        using=SPARSE,
+                        limit=limit,
+                        filter=kind_filter,
+                        with_payload=True,
+                    )
+                )
+                slots.append((number, True))
+        results = [SearchResult() for _ in queries]
+        if not requests:
+            return results
+        responses = await self._run(lambda c: c.query_batch_points(self._collection, requests))
+        for (number, is_sparse), response in zip(slots, responses, strict=True):
+            hits = [Hit(chunk_from_payload(p.payload), p.score) for p in response.points]
+            target = results[number].sparse_hits if is_sparse else results[number].dense_hits
+            target.extend(hits)
+        return results
+
+    async def count(self) -> int:
+        """Exact number of points in the collection."""
+        return await self._run(lambda c: c.count(self._collection, exact=True).count)
+
+    async def close(self) -> None:
+        """Close the client (if it was opened) and stop the worker threads; idempotent."""
+        if self._closed:
+            return
+        if self._client is not None:
+            await self._run(lambda c: c.close())
+        self._closed = True
+        await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+
+def _upsert_sync(collection: str, points: list[qm.PointStruct], client: QdrantClient) -> None:
+    """Upsert one batch and wait until it is searchable."""
+    client.upsert(collection, points=points, wait=True)
+
+
+def _match(key: str, value: str) -> qm.Filter:
+    """Filter: payload key equals value."""
+    return qm.Filter(must=[qm.FieldCondition(key=key, match=qm.MatchValue(value=value))])
+
+
+def _kinds_filter(kinds: tuple[ChunkKind, ...]) -> qm.Filter | None:
+    """Filter on chunk kind, or None for all kinds."""
+    if not kinds:
+        return None
+    condition = qm.FieldCondition(key="kind", match=qm.MatchAny(any=[k.value for k in kinds]))
+    return qm.Filter(must=[condition])

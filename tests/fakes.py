@@ -1,0 +1,93 @@
+"""In-memory fakes for the core's collaborators, so pure tests need no services."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from core.knowledge import Chunk, ChunkKind
+from core.memory import Turn
+from core.messages import InboundMessage, Reply
+from core.ranking import RankedEntry, Ranking
+from core.store import ContactProfile, InboundRecord
+
+
+def chunk(
+    entry_id: str, answer: str, title: str = "", kind: ChunkKind = ChunkKind.FAQ_QUESTION
+) -> Chunk:
+    return Chunk(
+        document="faq.yaml",
+        entry_id=entry_id,
+        title=title or entry_id.replace("-", " "),
+        text=title or entry_id,
+        answer=answer,
+        kind=kind,
+        position=0,
+    )
+
+
+def ranking(confidence: float, *entries: tuple[str, str]) -> Ranking:
+    ranked = tuple(
+        RankedEntry(entry_id=e, score=1.0 - n * 0.1, best=chunk(e, a))
+        for n, (e, a) in enumerate(entries)
+    )
+    return Ranking(ranked, confidence)
+
+
+class FakeStore:
+    def __init__(self) -> None:
+        self.seen: set[tuple[str, str]] = set()
+        self.contacts: dict[tuple[str, str], int] = {}
+        self.replies: list[Reply] = []
+        self.escalations: list[tuple[int, str]] = []
+        self.status = "bot"
+
+    async def record_inbound(self, message: InboundMessage) -> InboundRecord | None:
+        key = (message.channel.value, message.provider_message_id)
+        if key in self.seen:
+            return None
+        self.seen.add(key)
+        who = (message.channel.value, message.external_user_id)
+        returning = who in self.contacts
+        contact_id = self.contacts.setdefault(who, len(self.contacts) + 1)
+        profile = ContactProfile(contact_id, message.display_name, None, returning, ())
+        return InboundRecord(len(self.seen), contact_id, self.status, 0, profile)
+
+    async def record_reply(self, record: InboundRecord, reply: Reply, confidence: float) -> None:
+        self.replies.append(reply)
+
+    async def record_escalation(self, conversation_id: int, trigger: str, detail: str) -> int:
+        self.escalations.append((conversation_id, trigger))
+        return len(self.escalations)
+
+
+class FakeMemory:
+    def __init__(self) -> None:
+        self.turns: dict[int, list[Turn]] = {}
+        self.handled: set[tuple[str, str]] = set()
+
+    async def recent_turns(self, conversation_id: int) -> list[Turn]:
+        return list(self.turns.get(conversation_id, []))
+
+    async def remember(self, conversation_id: int, turns: list[Turn]) -> None:
+        self.turns.setdefault(conversation_id, []).extend(turns)
+
+    async def was_handled(self, channel: str, provider_message_id: str) -> bool:
+        return (channel, provider_message_id) in self.handled
+
+    async def mark_handled(self, channel: str, provider_message_id: str) -> None:
+        self.handled.add((channel, provider_message_id))
+
+    @asynccontextmanager
+    async def conversation_lock(self, key: str) -> AsyncIterator[None]:
+        yield
+
+
+class FakeRetrieval:
+    def __init__(self, result: Ranking) -> None:
+        self.result = result
+        self.questions: list[str] = []
+
+    async def retrieve(self, text: str) -> Ranking:
+        self.questions.append(text)
+        return self.result

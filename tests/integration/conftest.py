@@ -1,0 +1,46 @@
+"""Real services for integration tests: embedded PostgreSQL and Valkey, Qdrant Edge, the model."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.embedded import EmbeddedServices
+from bot.services import Services
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE_KB = REPO / "knowledge_base" / "sample"
+
+
+@pytest.fixture(scope="session")
+def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
+    """One embedded PostgreSQL and Valkey for the whole session."""
+    services = EmbeddedServices(tmp_path_factory.mktemp("embedded"), postgres=True, valkey=True)
+    services.start()
+    yield services
+    services.stop()
+
+
+@pytest.fixture(scope="session")
+def settings(embedded: EmbeddedServices, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings pointing at the session's services, with a fresh vector index folder."""
+    return Settings(
+        business_name="Test Bakery",
+        data_dir=tmp_path_factory.mktemp("data"),
+        database_url=SecretStr(embedded.database_url),
+        redis_url=SecretStr(embedded.redis_url),
+        knowledge_path=SAMPLE_KB,
+    )
+
+
+@pytest.fixture(scope="session")
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """The fully wired bot (model loaded once), with the sample knowledge base ingested."""
+    async with Services(settings) as running:
+        report = await running.ingestor.ingest([SAMPLE_KB])
+        assert not report.failed, report.failed
+        yield running

@@ -1,0 +1,112 @@
+"""The whole core on real services: embedded PostgreSQL and Valkey, Qdrant Edge, bundled model."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.services import Services
+from core.messages import ChannelName, InboundMessage
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
+
+
+def ask(text: str, user: str, provider_id: str | None = None, at: datetime = NOW) -> InboundMessage:
+    return InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id=user,
+        provider_message_id=provider_id or str(uuid.uuid4()),
+        text=text,
+        received_at=at,
+        display_name="Siti",
+    )
+
+
+async def test_saturday_hours_are_answered_from_the_sample(services: Services) -> None:
+    reply = await services.core.handle(ask("What time do you open on Saturday?", "sat-user"))
+    assert reply is not None
+    assert not reply.escalate
+    assert "8:00 am" in reply.text and "6:00 pm" in reply.text
+    assert reply.source_entry_ids == ("hours-saturday",)
+
+
+async def test_singlish_paraphrase_finds_the_same_entry(services: Services) -> None:
+    reply = await services.core.handle(ask("sat open until what time ah", "singlish-user"))
+    assert reply is not None and "6:00 pm" in reply.text
+
+
+async def test_out_of_scope_question_is_not_known_and_escalated(services: Services) -> None:
+    reply = await services.core.handle(ask("Can you repair my car gearbox?", "gearbox-user"))
+    assert reply is not None
+    assert reply.escalate and reply.reason == "no_answer"
+    assert "don't know" in reply.text
+    rows = await services.storage.pool.fetch(
+        "SELECT trigger FROM escalations WHERE conversation_id = $1", reply.conversation_id
+    )
+    assert [r["trigger"] for r in rows] == ["no_answer"]
+    status = await services.storage.pool.fetchval(
+        "SELECT status FROM conversations WHERE id = $1", reply.conversation_id
+    )
+    assert status == "escalated"
+
+
+async def test_same_provider_message_three_times_gives_one_reply(services: Services) -> None:
+    message = ask("Do you deliver?", "retry-user", provider_id="tg-777")
+    replies = await asyncio.gather(*(services.core.handle(message) for _ in range(3)))
+    assert sum(r is not None for r in replies) == 1
+    count = await services.storage.pool.fetchval(
+        "SELECT count(*) FROM messages WHERE provider_message_id = 'tg-777'"
+    )
+    assert count == 1
+
+
+async def test_duplicate_after_redis_forgot_is_still_dropped(services: Services) -> None:
+    message = ask("Do you take PayNow?", "forgetful-user", provider_id="tg-888")
+    assert await services.core.handle(message) is not None
+    await services.storage.redis.delete("handled:telegram:tg-888")
+    assert await services.core.handle(message) is None
+
+
+async def test_one_customers_messages_are_stored_in_order(services: Services) -> None:
+    texts = [f"question number {n} about delivery fees" for n in range(6)]
+    start = NOW + timedelta(minutes=1)
+    messages = [ask(t, "burst-user", at=start + timedelta(seconds=n)) for n, t in enumerate(texts)]
+    replies = await asyncio.gather(*(services.core.handle(m) for m in messages))
+    conversation = replies[0].conversation_id if replies[0] else 0
+    rows = await services.storage.pool.fetch(
+        "SELECT direction FROM messages WHERE conversation_id = $1 ORDER BY id", conversation
+    )
+    # Each inbound is followed by its own reply: the per-customer lock serialises handling.
+    assert [r["direction"] for r in rows] == ["inbound", "outbound"] * 6
+
+
+async def test_recent_turns_are_remembered_in_redis(services: Services) -> None:
+    reply = await services.core.handle(ask("Where are you located?", "memory-user"))
+    assert reply is not None
+    turns = await services.storage.redis.lrange(f"turns:{reply.conversation_id}", 0, -1)
+    assert len(turns) == 2 and b"located" in turns[0]
+
+
+async def test_returning_customer_is_recognised_with_a_summary(services: Services) -> None:
+    first = await services.core.handle(ask("How much is delivery?", "returning-user"))
+    assert first is not None
+    later = NOW + timedelta(days=3)
+    record = await services.storage.store.record_inbound(
+        ask("hello again", "returning-user", at=later)
+    )
+    assert record is not None
+    assert record.conversation_id != first.conversation_id
+    assert record.profile.returning
+    assert record.profile.display_name == "Siti"
+    assert any("How much is delivery?" in s for s in record.profile.earlier_summaries)
+
+
+async def test_concurrent_questions_share_batches(services: Services) -> None:
+    questions = ["Do you have halal certification?", "Can I pay by card?", "Where can I park?"]
+    rankings = await asyncio.gather(*(services.retriever.retrieve(q) for q in questions * 10))
+    assert all(r.top is not None for r in rankings)
+    assert rankings[0].top == rankings[3].top

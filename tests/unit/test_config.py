@@ -1,0 +1,58 @@
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
+    monkeypatch.chdir(str(tmp_path))  # no stray .env
+    for name in ("TIMEZONE", "BUSINESS_HOURS", "DATABASE_URL", "OPENAI_API_KEY", "STAFF_EMAIL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_are_singapore() -> None:
+    settings = load_settings()
+    assert settings.timezone == "Asia/Singapore"
+    assert settings.schedule.periods_on(6) == ()
+    assert not settings.llm_enabled
+
+
+def test_bad_timezone_names_setting_value_and_expectation(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIMEZONE", "Mars/Olympus")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    message = str(caught.value)
+    assert message.count("\n") == 0
+    assert "TIMEZONE='Mars/Olympus'" in message
+    assert "Asia/Singapore" in message
+
+
+def test_bad_hours_explain_the_syntax(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BUSINESS_HOURS", "mon-fri 9-6")
+    with pytest.raises(ConfigError, match=r"BUSINESS_HOURS=.*HH:MM-HH:MM"):
+        load_settings()
+
+
+def test_secret_value_is_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://root:hunter2@db/shop")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert "hunter2" not in str(caught.value)
+    assert "DATABASE_URL=<hidden>" in str(caught.value)
+
+
+def test_every_bad_setting_gets_its_own_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TIMEZONE", "Nowhere")
+    monkeypatch.setenv("STAFF_EMAIL", "not-an-address")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2
+    assert any(line.startswith("Setting STAFF_EMAIL=") for line in lines)
+
+
+def test_secret_repr_hides_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-verysecret")
+    settings = load_settings()
+    assert settings.llm_enabled
+    assert "sk-verysecret" not in repr(settings)
