@@ -70,18 +70,22 @@ class ConversationCore:
     async def handle(self, message: InboundMessage) -> Reply | None:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
         channel = message.channel.value
-        if await self._memory.was_handled(channel, message.provider_message_id):
-            return None
         message = replace(message, text=message.text.strip()[:MAX_TEXT_CHARS])
-        async with self._memory.conversation_lock(f"{channel}:{message.external_user_id}"):
+        claim_of = self._memory.claim(
+            channel, message.external_user_id, message.provider_message_id
+        )
+        async with claim_of as claim:
+            if claim is None:
+                return None
             record = await self._store.record_inbound(message)
             if record is None:
                 log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)
+                await claim.finish(0, [])
                 return None
             if record.conversation_status == "human":
-                await self._memory.mark_handled(channel, message.provider_message_id)
+                await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
-            history = tuple(await self._memory.recent_turns(record.conversation_id))
+            history = tuple(claim.history(record.conversation_id))
             composition, confidence = await self._answer(message, record, history)
             reply = Reply(
                 conversation_id=record.conversation_id,
@@ -91,16 +95,9 @@ class ConversationCore:
                 choices=composition.choices,
                 source_entry_ids=composition.source_entry_ids,
             )
-            await self._store.record_reply(record, reply, confidence)
-            if reply.escalate:
-                await self._store.record_escalation(
-                    record.conversation_id, reply.reason or "unknown", message.text[:500]
-                )
-            await self._memory.remember(
-                record.conversation_id,
-                [Turn("customer", message.text), Turn("bot", reply.text)],
-            )
-            await self._memory.mark_handled(channel, message.provider_message_id)
+            await self._store.record_reply(record, reply, confidence, message.text[:500])
+            turns = [Turn("customer", message.text), Turn("bot", reply.text)]
+            await claim.finish(record.conversation_id, turns)
             return reply
 
     async def _answer(

@@ -1,12 +1,19 @@
-"""Short-term memory in Redis: recent turns per conversation, handled-message marks, locks."""
+"""Short-term memory in Redis: one claim per message holds the customer's lock and recent turns.
+
+A claim costs two round trips: one script checks the message was not handled already, takes the
+customer's lock and reads their recent turns; another appends the new turns, marks the message
+handled and releases the lock. Handling one customer's messages one at a time keeps them in order.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
@@ -19,28 +26,76 @@ class Turn:
     text: str
 
 
+class Claim(Protocol):
+    """The right to handle one message, with the customer's recent turns."""
+
+    def history(self, conversation_id: int) -> list[Turn]:
+        """Recent turns of this conversation, oldest first."""
+        ...
+
+    async def finish(self, conversation_id: int, turns: list[Turn]) -> None:
+        """Remember new turns (possibly none), mark the message handled, release the lock."""
+        ...
+
+
 class Memory(Protocol):
     """What the core needs from fast, expiring memory."""
 
-    async def recent_turns(self, conversation_id: int) -> list[Turn]:
-        """The last turns of a conversation, oldest first."""
+    def claim(
+        self, channel: str, user: str, provider_message_id: str
+    ) -> AbstractAsyncContextManager[Claim | None]:
+        """Claim a message; None when it was already handled."""
         ...
 
-    async def remember(self, conversation_id: int, turns: list[Turn]) -> None:
-        """Append turns and trim the window."""
-        ...
 
-    async def was_handled(self, channel: str, provider_message_id: str) -> bool:
-        """Whether this provider message was already answered (fast path before the database)."""
-        ...
+# KEYS: handled, lock, turns. ARGV: token, lock ms. Returns -1 handled, 0 busy, or {1, turns...}.
+_BEGIN = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return -1 end
+if not redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end
+local turns = redis.call('LRANGE', KEYS[3], 0, -1)
+table.insert(turns, 1, 1)
+return turns
+"""
+# KEYS: handled, lock, turns. ARGV: token, handled s, window, turns ttl s, turn json...
+_FINISH = """
+for i = 5, #ARGV do redis.call('RPUSH', KEYS[3], ARGV[i]) end
+if #ARGV >= 5 then
+  redis.call('LTRIM', KEYS[3], -tonumber(ARGV[3]), -1)
+  redis.call('EXPIRE', KEYS[3], ARGV[4])
+end
+redis.call('SET', KEYS[1], 1, 'EX', ARGV[2])
+if redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+return 1
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
-    async def mark_handled(self, channel: str, provider_message_id: str) -> None:
-        """Remember that this provider message was answered."""
-        ...
 
-    def conversation_lock(self, key: str) -> AbstractAsyncContextManager[None]:
-        """Hold a lock so one customer's messages are handled one at a time."""
-        ...
+class _RedisClaim:
+    """A held claim: the turns read at claim time and the keys to finish with."""
+
+    def __init__(self, memory: RedisMemory, keys: list[str], token: str, raw: list[Any]) -> None:
+        self._memory = memory
+        self._keys = keys
+        self._token = token
+        self._turns = [json.loads(item) for item in raw]
+        self.finished = False
+
+    def history(self, conversation_id: int) -> list[Turn]:
+        """Recent turns of this conversation, oldest first."""
+        return [Turn(t["r"], t["t"]) for t in self._turns if t["c"] == conversation_id]
+
+    async def finish(self, conversation_id: int, turns: list[Turn]) -> None:
+        """Remember new turns (possibly none), mark the message handled, release the lock."""
+        encoded = [json.dumps({"c": conversation_id, "r": t.role, "t": t.text}) for t in turns]
+        m = self._memory
+        await m.finish_script(
+            keys=self._keys,
+            args=[self._token, m.handled_ttl, m.window, m.ttl, *encoded],
+        )
+        self.finished = True
 
 
 class RedisMemory:
@@ -52,53 +107,52 @@ class RedisMemory:
         window: int = 12,
         ttl_seconds: int = 7 * 24 * 3600,
         handled_ttl_seconds: int = 3 * 24 * 3600,
-        lock_timeout_seconds: float = 60.0,
+        lock_seconds: float = 60.0,
     ) -> None:
         self._redis = redis
-        self._window = window
-        self._ttl = ttl_seconds
+        self.window = window
+        self.ttl = ttl_seconds
         # Providers retry for hours at most; three days covers every retry policy we know.
-        self._handled_ttl = handled_ttl_seconds
-        self._lock_timeout = lock_timeout_seconds
-
-    async def recent_turns(self, conversation_id: int) -> list[Turn]:
-        """The last turns of a conversation, oldest first."""
-        raw = await self._redis.lrange(f"turns:{conversation_id}", 0, -1)
-        return [Turn(**json.loads(item)) for item in raw]
-
-    async def remember(self, conversation_id: int, turns: list[Turn]) -> None:
-        """Append turns and trim the window."""
-        key = f"turns:{conversation_id}"
-        payload = [json.dumps({"role": t.role, "text": t.text}) for t in turns]
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.rpush(key, *payload)
-            pipe.ltrim(key, -self._window, -1)
-            pipe.expire(key, self._ttl)
-            await pipe.execute()
-
-    async def was_handled(self, channel: str, provider_message_id: str) -> bool:
-        """Whether this provider message was already answered (fast path before the database)."""
-        return bool(await self._redis.exists(f"handled:{channel}:{provider_message_id}"))
-
-    async def mark_handled(self, channel: str, provider_message_id: str) -> None:
-        """Remember that this provider message was answered."""
-        await self._redis.set(f"handled:{channel}:{provider_message_id}", 1, ex=self._handled_ttl)
+        self.handled_ttl = handled_ttl_seconds
+        # The lock expires on its own if its holder dies; waiting is bounded by the same time.
+        self._lock_ms = int(lock_seconds * 1000)
+        self._begin = redis.register_script(_BEGIN)
+        self.finish_script = redis.register_script(_FINISH)
+        self._release = redis.register_script(_RELEASE)
 
     @asynccontextmanager
-    async def conversation_lock(self, key: str) -> AsyncIterator[None]:
-        """Hold a lock so one customer's messages are handled one at a time."""
-        # The timeout frees the lock if its holder dies; blocking_timeout bounds the wait.
-        lock = self._redis.lock(
-            f"lock:{key}", timeout=self._lock_timeout, blocking_timeout=self._lock_timeout
-        )
-        acquired = await lock.acquire()
-        if not acquired:
-            raise TimeoutError(f"conversation {key} stayed locked for {self._lock_timeout}s")
+    async def claim(
+        self, channel: str, user: str, provider_message_id: str
+    ) -> AsyncIterator[_RedisClaim | None]:
+        """Claim a message; None when it was already handled."""
+        keys = [
+            f"handled:{channel}:{provider_message_id}",
+            f"lock:{channel}:{user}",
+            f"turns:{channel}:{user}",
+        ]
+        token = uuid.uuid4().hex
+        raw = await self._acquire(keys, token)
+        if raw is None:
+            yield None
+            return
+        claim = _RedisClaim(self, keys, token, raw)
         try:
-            yield
+            yield claim
         finally:
-            await lock.release()
+            if not claim.finished:
+                await self._release(keys=[keys[1]], args=[token])
 
-    async def forget_conversation(self, conversation_id: int) -> None:
-        """Drop a conversation's recent turns."""
-        await self._redis.delete(f"turns:{conversation_id}")
+    async def _acquire(self, keys: list[str], token: str) -> list[Any] | None:
+        """Wait for the customer's lock; None when the message was handled meanwhile."""
+        delay, waited = 0.002, 0.0
+        while True:
+            result = await self._begin(keys=keys, args=[token, self._lock_ms])
+            if result == -1:
+                return None
+            if isinstance(result, list):
+                return result[1:]
+            if waited * 1000 >= self._lock_ms:
+                raise TimeoutError(f"customer {keys[1]} stayed locked for {waited:.0f}s")
+            await asyncio.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 0.05)

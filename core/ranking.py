@@ -12,14 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.knowledge import Chunk, ChunkKind
-
-
-@dataclass(frozen=True, slots=True)
-class ScoredChunk:
-    """A chunk and the score one search gave it."""
-
-    chunk: Chunk
-    score: float
+from core.vector_index import Hit
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,9 +46,7 @@ class RankingParams:
     chunks_averaged: int = 2
 
 
-def rank_entries(
-    dense: Sequence[ScoredChunk], sparse: Sequence[ScoredChunk], params: RankingParams
-) -> Ranking:
+def rank_entries(dense: Sequence[Hit], sparse: Sequence[Hit], params: RankingParams) -> Ranking:
     """Rank entries by mean of their best dense cosines plus a small BM25 bonus."""
     floor = min((h.score for h in dense), default=0.0)
     sims: dict[str, list[float]] = {}

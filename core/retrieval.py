@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.embedding import Embedder
-from core.ranking import Ranking, RankingParams, ScoredChunk, rank_entries
+from core.ranking import Ranking, RankingParams, rank_entries
 from core.sparse import query_vector
 from core.vector_index import IndexQuery, VectorIndex
 
@@ -81,12 +81,7 @@ class Retriever:
         ]
         results = await self._index.search_batch(queries, limit=self._limit)
         return [
-            rank_entries(
-                [ScoredChunk(h.chunk, h.score) for h in result.dense_hits],
-                [ScoredChunk(h.chunk, h.score) for h in result.sparse_hits],
-                self._params,
-            )
-            for result in results
+            rank_entries(result.dense_hits, result.sparse_hits, self._params) for result in results
         ]
 
     async def close(self) -> None:

@@ -53,12 +53,27 @@ class FakeStore:
         profile = ContactProfile(contact_id, message.display_name, None, returning, ())
         return InboundRecord(len(self.seen), contact_id, self.status, 0, profile)
 
-    async def record_reply(self, record: InboundRecord, reply: Reply, confidence: float) -> None:
+    async def record_reply(
+        self, record: InboundRecord, reply: Reply, confidence: float, detail: str
+    ) -> int | None:
         self.replies.append(reply)
-
-    async def record_escalation(self, conversation_id: int, trigger: str, detail: str) -> int:
-        self.escalations.append((conversation_id, trigger))
+        if not reply.escalate:
+            return None
+        self.escalations.append((record.conversation_id, reply.reason or "unknown"))
         return len(self.escalations)
+
+
+class FakeClaim:
+    def __init__(self, memory: FakeMemory, key: tuple[str, str]) -> None:
+        self.memory = memory
+        self.key = key
+
+    def history(self, conversation_id: int) -> list[Turn]:
+        return list(self.memory.turns.get(conversation_id, []))
+
+    async def finish(self, conversation_id: int, turns: list[Turn]) -> None:
+        self.memory.turns.setdefault(conversation_id, []).extend(turns)
+        self.memory.handled.add(self.key)
 
 
 class FakeMemory:
@@ -66,21 +81,12 @@ class FakeMemory:
         self.turns: dict[int, list[Turn]] = {}
         self.handled: set[tuple[str, str]] = set()
 
-    async def recent_turns(self, conversation_id: int) -> list[Turn]:
-        return list(self.turns.get(conversation_id, []))
-
-    async def remember(self, conversation_id: int, turns: list[Turn]) -> None:
-        self.turns.setdefault(conversation_id, []).extend(turns)
-
-    async def was_handled(self, channel: str, provider_message_id: str) -> bool:
-        return (channel, provider_message_id) in self.handled
-
-    async def mark_handled(self, channel: str, provider_message_id: str) -> None:
-        self.handled.add((channel, provider_message_id))
-
     @asynccontextmanager
-    async def conversation_lock(self, key: str) -> AsyncIterator[None]:
-        yield
+    async def claim(
+        self, channel: str, user: str, provider_message_id: str
+    ) -> AsyncIterator[FakeClaim | None]:
+        key = (channel, provider_message_id)
+        yield None if key in self.handled else FakeClaim(self, key)
 
 
 class FakeRetrieval:

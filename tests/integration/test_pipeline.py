@@ -87,7 +87,7 @@ async def test_one_customers_messages_are_stored_in_order(services: Services) ->
 async def test_recent_turns_are_remembered_in_redis(services: Services) -> None:
     reply = await services.core.handle(ask("Where are you located?", "memory-user"))
     assert reply is not None
-    turns = await services.storage.redis.lrange(f"turns:{reply.conversation_id}", 0, -1)
+    turns = await services.storage.redis.lrange("turns:telegram:memory-user", 0, -1)
     assert len(turns) == 2 and b"located" in turns[0]
 
 
@@ -110,3 +110,26 @@ async def test_concurrent_questions_share_batches(services: Services) -> None:
     rankings = await asyncio.gather(*(services.retriever.retrieve(q) for q in questions * 10))
     assert all(r.top is not None for r in rankings)
     assert rankings[0].top == rankings[3].top
+
+
+async def test_lock_left_by_a_dead_worker_expires(services: Services) -> None:
+    from core.memory import RedisMemory
+
+    memory = RedisMemory(services.storage.redis, lock_seconds=0.3)
+    # A worker that died mid-message leaves its lock behind; nobody releases it.
+    await services.storage.redis.set("lock:telegram:crashed-user", "dead-token", px=300)
+    async with memory.claim("telegram", "crashed-user", "after-crash") as claim:
+        assert claim is not None
+        await claim.finish(1, [])
+    async with memory.claim("telegram", "crashed-user", "after-crash") as again:
+        assert again is None
+
+
+async def test_misses_in_a_row_are_counted(services: Services) -> None:
+    for n in range(2):
+        reply = await services.core.handle(ask(f"Do you sell car tyres, size {n}?", "miss-user"))
+        assert reply is not None and reply.escalate
+    misses = await services.storage.pool.fetchval(
+        "SELECT misses_in_a_row FROM conversations WHERE id = $1", reply.conversation_id
+    )
+    assert misses == 2

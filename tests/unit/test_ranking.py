@@ -3,14 +3,15 @@ import math
 import pytest
 
 from core.knowledge import ChunkKind
-from core.ranking import RankingParams, ScoredChunk, rank_entries
+from core.ranking import RankingParams, rank_entries
+from core.vector_index import Hit
 from tests.fakes import chunk
 
 PARAMS = RankingParams(sparse_weight=0.05, chunks_averaged=2)
 
 
-def hit(entry: str, score: float, kind: ChunkKind = ChunkKind.FAQ_QUESTION) -> ScoredChunk:
-    return ScoredChunk(chunk(entry, f"answer {entry}", kind=kind), score)
+def hit(entry: str, score: float, kind: ChunkKind = ChunkKind.FAQ_QUESTION) -> Hit:
+    return Hit(chunk(entry, f"answer {entry}", kind=kind), score)
 
 
 def test_entry_score_is_mean_of_its_two_best_cosines() -> None:

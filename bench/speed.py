@@ -1,0 +1,192 @@
+"""Speed of ingestion and of the core pipeline on the embedded default, with storage writes.
+
+Knowledge bases are generated from the public FAQ sets in ../shared/eval: FAQ files built from
+CLINC150 training utterances (short phrasings, like a shop's FAQ) and Markdown documents built
+from StackFAQ answers (passages). Questions are CLINC150 test utterances, each from its own
+customer, so every message takes the full path: dedupe, lock, PostgreSQL writes, Redis memory,
+retrieval and the offline composer.
+
+    .venv/bin/python bench/speed.py            # 1,000 and 10,000 chunks, concurrency 1 and 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import yaml
+from pydantic import SecretStr
+
+from bot.config import Settings
+from bot.embedded import EmbeddedServices
+from bot.services import Services
+from core.messages import ChannelName, InboundMessage
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "eval"
+
+
+def clinc() -> dict[str, list[list[str]]]:
+    data: dict[str, list[list[str]]] = json.loads(
+        (SHARED / "clinc150" / "data_full.json").read_text()
+    )
+    return data
+
+
+def write_faq_kb(folder: Path, chunks: int) -> None:
+    """FAQ YAML files whose entries hold about `chunks` chunks (question + phrasings + answer)."""
+    by_intent: dict[str, list[str]] = {}
+    for text, intent in clinc()["train"]:
+        by_intent.setdefault(intent, []).append(text)
+    per_entry = max(2, chunks // len(by_intent))  # phrasings + 1 answer chunk per entry
+    entries = []
+    for intent, texts in sorted(by_intent.items()):
+        phrasings = texts[: per_entry - 1]
+        entries.append(
+            {
+                "id": intent,
+                "question": phrasings[0],
+                "alternatives": phrasings[1:],
+                "answer": f"Here is what we can tell you about {intent.replace('_', ' ')}.",
+            }
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "faq.yaml").write_text(yaml.safe_dump({"faqs": entries}, allow_unicode=True))
+
+
+def write_passage_kb(folder: Path) -> None:
+    """One Markdown document per StackFAQ thread, a section per answer (passage-length chunks)."""
+    threads = json.loads((SHARED / "stackfaq" / "stackExchange-FAQ.json").read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    for n, thread in enumerate(threads["root"]["qapair"]):
+        answers = [a for a in thread["answer"] if isinstance(a, str) and a.strip()]
+        body = "\n\n".join(f"## Answer {k + 1}\n\n{a}" for k, a in enumerate(answers))
+        (folder / f"thread-{n:03d}.md").write_text(f"# {thread['question']}\n\n{body}\n")
+
+
+async def ingest(services: Services, folder: Path) -> tuple[int, float]:
+    start = time.perf_counter()
+    report = await services.ingestor.ingest([folder])
+    return report.chunks, time.perf_counter() - start
+
+
+def message(text: str) -> InboundMessage:
+    return InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id=str(uuid.uuid4()),
+        provider_message_id=str(uuid.uuid4()),
+        text=text,
+        received_at=datetime.now(UTC),
+    )
+
+
+async def pipeline(services: Services, questions: list[str], concurrency: int) -> dict[str, float]:
+    """Push questions through the core with `concurrency` customers writing at once."""
+    latencies: list[float] = []
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for q in questions:
+        queue.put_nowait(q)
+
+    async def customer() -> None:
+        while not queue.empty():
+            text = queue.get_nowait()
+            start = time.perf_counter()
+            reply = await services.core.handle(message(text))
+            latencies.append(time.perf_counter() - start)
+            assert reply is not None
+
+    for q in questions[:concurrency]:  # warm-up: model, pools, index caches
+        await services.core.handle(message(q))
+    start = time.perf_counter()
+    await asyncio.gather(*(customer() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - start
+    latencies.sort()
+    return {
+        "messages": len(questions),
+        "per_second": len(questions) / elapsed,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+    }
+
+
+async def run(sizes: list[int], concurrencies: list[int], messages: int) -> list[str]:
+    lines: list[str] = []
+    root = Path(tempfile.mkdtemp(prefix="speed-"))
+    embedded = EmbeddedServices(root / "embedded", postgres=True, valkey=True)
+    embedded.start()
+    try:
+        questions = [t for t, _ in clinc()["test"]]
+        passages = root / "passages"
+        write_passage_kb(passages)
+        for size in sizes:
+            settings = Settings(
+                data_dir=root / f"data-{size}",
+                database_url=SecretStr(embedded.database_url),
+                redis_url=SecretStr(embedded.redis_url),
+                qdrant_collection=f"speed{size}",
+            )
+            async with Services(settings) as services:
+                await services.storage.pool.execute(
+                    "TRUNCATE knowledge_documents, contacts CASCADE"
+                )
+                kb = root / f"faq-{size}"
+                write_faq_kb(kb, size)
+                chunks, seconds = await ingest(services, kb)
+                lines.append(
+                    f"| ingest FAQ phrasings | {chunks:,} chunks | {seconds:.1f} s | "
+                    f"{chunks / seconds:.0f} chunks/s |"
+                )
+                if size == sizes[0]:
+                    chunks_p, seconds_p = await ingest(services, passages)
+                    lines.append(
+                        f"| ingest Markdown passages | {chunks_p:,} chunks | {seconds_p:.1f} s | "
+                        f"{chunks_p / seconds_p:.0f} chunks/s |"
+                    )
+                total = await services.storage.index.count()
+                for concurrency in concurrencies:
+                    count = messages if concurrency > 1 else max(200, messages // 10)
+                    figures = await pipeline(services, questions[:count], concurrency)
+                    lines.append(
+                        f"| pipeline, {total:,} chunks, concurrency {concurrency} | "
+                        f"{figures['messages']:.0f} messages | "
+                        f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms | "
+                        f"{figures['per_second']:.0f} messages/s |"
+                    )
+                    print(lines[-1], flush=True)
+    finally:
+        embedded.stop()
+        shutil.rmtree(root, ignore_errors=True)
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--concurrency", default="1,32")
+    parser.add_argument("--messages", type=int, default=2000)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    lines = asyncio.run(
+        run(
+            [int(s) for s in args.sizes.split(",")],
+            [int(c) for c in args.concurrency.split(",")],
+            args.messages,
+        )
+    )
+    print(f"\n{os.cpu_count()} cores, {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")
+    print("| what | size | time | rate |\n| --- | --- | --- | --- |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
