@@ -1,0 +1,91 @@
+"""The `bot` command as a new user runs it: fresh data folder, no URLs, embedded services."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run_bot(
+    data_dir: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.endswith("_URL") and k not in {"OPENAI_API_KEY", "BUSINESS_NAME"}
+    }
+    environment.update(DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **env)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=environment,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli-data")
+
+
+def test_chat_on_the_embedded_default_answers_and_escalates(data_dir: Path) -> None:
+    result = run_bot(
+        data_dir,
+        "chat",
+        stdin="What time do you open on Saturday?\nCan you repair my car gearbox?\n",
+        BUSINESS_NAME="Pandan Lantern Bakehouse",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "First run: loading the knowledge base" in result.stderr
+    lines = result.stdout.splitlines()
+    assert "8:00 am" in lines[0] and "6:00 pm" in lines[0]
+    assert "don't know" in result.stdout
+    assert "(escalated to staff: no_answer)" in result.stdout
+    # Everything stopped: a second run finds its data and does not ingest again.
+    again = run_bot(data_dir, "chat", stdin="Where are you located?\n")
+    assert again.returncode == 0, again.stderr
+    assert "First run" not in again.stderr
+    assert "Tiong Bahru" in again.stdout
+
+
+def test_kb_ingest_reports_a_broken_file_and_keeps_the_rest(data_dir: Path, tmp_path: Path) -> None:
+    (tmp_path / "good.md").write_text(
+        "# Parking\n\nFree parking at the back of the shop after 6 pm.\n"
+    )
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
+    result = run_bot(data_dir, "kb", "ingest", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "added 1" in result.stderr and "failed 1" in result.stderr
+    assert "broken.pdf" in result.stderr
+    listing = run_bot(data_dir, "kb", "list")
+    assert "good.md" in listing.stdout and "broken.pdf" not in listing.stdout
+    unchanged = run_bot(data_dir, "kb", "ingest", str(tmp_path / "good.md"))
+    assert "unchanged 1" in unchanged.stderr
+    stored_as = next(line for line in listing.stdout.splitlines() if "good.md" in line)
+    removed = run_bot(data_dir, "kb", "remove", stored_as.split("\t")[0])
+    assert removed.returncode == 0, removed.stderr
+    assert "good.md" not in run_bot(data_dir, "kb", "list").stdout
+
+
+def test_bad_setting_stops_with_one_clear_line(data_dir: Path) -> None:
+    result = run_bot(data_dir, "chat", TIMEZONE="Asia/Atlantis")
+    assert result.returncode == 2
+    expected = "Setting TIMEZONE='Asia/Atlantis' is invalid: expected an IANA timezone"
+    assert result.stderr.strip().splitlines() == [f"{expected} such as Asia/Singapore"]
+
+
+def test_missing_path_is_named(data_dir: Path) -> None:
+    result = run_bot(data_dir, "kb", "ingest", "no/such/folder")
+    assert result.returncode == 2
+    assert "no/such/folder" in result.stderr
