@@ -67,6 +67,8 @@ BOT = "bot default"
 DENSE = "dense-only"
 BM25 = "BM25-only"
 CONFIGS = (BM25, DENSE, BOT)
+SINGLE = "(bot ranking, single threshold)"
+KEEP_MARKER = "<!-- hand-written below: eval_quality.py keeps everything after this line -->"
 
 
 def log(*parts: object) -> None:
@@ -354,6 +356,9 @@ def decision_metrics(outcome: Outcome, gold: list[str | None]) -> dict[str, floa
     decline = ~answer & ~choices
     gold_in = np.array([g in c for c, g in zip(outcome.choices, gold, strict=True)])
     ok = (ins & answer & top_ok) | (~ins & ~answer)
+    # FINDINGS.md's "recovered counted correct": a choice list holding the gold entry counts
+    # for an in-scope query; an out-of-scope query counts only when declined outright
+    ok_choices = (ins & ((answer & top_ok) | (choices & gold_in))) | (~ins & decline)
 
     def pct(mask: np.ndarray, of: np.ndarray) -> float:
         return 100 * float(mask[of].mean()) if of.any() else math.nan
@@ -363,6 +368,7 @@ def decision_metrics(outcome: Outcome, gold: list[str | None]) -> dict[str, floa
         "in_acc": pct(answer & top_ok, ins),
         "oos_rec": pct(~answer, ~ins),
         "overall": 100 * float(ok.mean()),
+        "overall_choices": 100 * float(ok_choices.mean()),
         "precision": 100 * float((answer & top_ok).sum()) / max(int(answer.sum()), 1),
         "in_answer": pct(answer, ins),
         "in_choices": pct(choices, ins),
@@ -402,21 +408,25 @@ def tune_threshold(outcome: Outcome, gold: list[str | None]) -> float:
     return float(0.5 * (conf[i - 1] + conf[i]))
 
 
-def dense_agreement(m: Measured, split: str) -> tuple[float, float]:
-    """Share of queries whose dense hits are the exact top-k, and recall of the exact top-k."""
+def dense_agreement(m: Measured, split: str) -> tuple[float, float, float]:
+    """Against exact top-k search over the same vectors: share of queries with the same hit set,
+    recall of the exact top-k, and share of queries whose exact best chunk was not returned."""
     h = m.hits[split]
     k = m.limit
-    same, found, total = 0, 0, 0
+    same, found, missed_top = 0, 0, 0
     for start in range(0, len(h.dense_chunks), 1024):
         sims = h.dense_vectors[start : start + 1024] @ m.chunk_vectors.T
         top = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-        for row, got in zip(top, h.dense_chunks[start : start + 1024], strict=True):
-            exact = set(row.tolist())
-            hit = len(exact & set(got))
+        best = sims.max(axis=1)
+        got_all = zip(top, h.dense_chunks[start : start + 1024], strict=True)
+        for row, (exact, got) in enumerate(got_all):
+            hit = len(set(exact.tolist()) & set(got))
             same += hit == k
             found += hit
-            total += k
-    return 100 * same / len(h.dense_chunks), 100 * found / total
+            first = h.dense[start + row][0][1] if h.dense[start + row] else -math.inf
+            missed_top += first < best[row] - 1e-5
+    n = len(h.dense_chunks)
+    return 100 * same / n, 100 * found / (n * k), 100 * missed_top / n
 
 
 # --------------------------------------------------------------------------------------
@@ -440,6 +450,7 @@ DECISION_HEADER = [
     "in-scope acc",
     "OOS recall",
     "overall",
+    "overall, choices counted",
     "precision of answers",
     "in-scope: answered / choices / declined %",
     "OOS: answered / choices / declined %",
@@ -454,6 +465,7 @@ def decision_row(name: str, threshold: str, d: dict[str, float]) -> list[str]:
         f1(d["in_acc"]),
         f1(d["oos_rec"]),
         f"**{f1(d['overall'])}**",
+        f1(d["overall_choices"]),
         f1(d["precision"]),
         f"{f1(d['in_answer'])} / {f1(d['in_choices'])} / {f1(d['in_decline'])}",
         f"{f1(d['oos_answer'])} / {f1(d['oos_choices'])} / {f1(d['oos_decline'])}",
@@ -516,9 +528,17 @@ def report(measured: dict[str, Measured], thresholds: Thresholds) -> str:
             for name in CONFIGS:
                 o = outcome_for(m, split, name)
                 if o is None:
-                    rows.append([name, "— (needs clinc150 in --sets)", *["—"] * 7])
+                    rows.append([name, "— (needs clinc150 in --sets)", *["—"] * 8])
                 else:
                     rows.append(decision_row(name, label(name), decision_metrics(o, queries.gold)))
+            single = decide_by_threshold(m.outcomes[split][BOT], thresholds.answer)
+            rows.append(
+                decision_row(
+                    SINGLE,
+                    f"{thresholds.answer} only (no margin, no choices)",
+                    decision_metrics(single, queries.gold),
+                )
+            )
             out.append(table(DECISION_HEADER, rows))
         agree = [dense_agreement(m, s) for s in splits]
         out.append(
@@ -526,8 +546,8 @@ def report(measured: dict[str, Measured], thresholds: Thresholds) -> str:
             f"{m.limit} over the same vectors: "
             + "; ".join(
                 f"{m.data.queries[s].name}: identical set for {f1(a)} % of queries, "
-                f"recall {f1(r)} %"
-                for s, (a, r) in zip(splits, agree, strict=True)
+                f"recall {f1(r)} %, exact best chunk not returned for {f1(t)} %"
+                for s, (a, r, t) in zip(splits, agree, strict=True)
             )
             + ".\n"
         )
@@ -547,12 +567,18 @@ How to read this:
   confidence >= a threshold tuned on CLINC val + oos_val for maximum val overall accuracy; they
   never offer choices. On StackFAQ they use the CLINC-tuned threshold (BM25 scores depend on the
   corpus, so that transfer means little for BM25).
+* **(bot ranking, single threshold)**: the bot's ranking with only `confidence >= {t.answer}`
+  (no margin test, no choices). This is the policy behind the single-threshold figures in
+  bench/research/FINDINGS.md (e.g. CLINC test overall 84.9 at 0.64), for comparison only.
 * acc@1 / recall@5 / MRR@10: rank of the gold entry among the ranked entries (top 10 kept).
 * in-scope acc: answered **and** right, over in-scope queries; OOS recall: not answered (choices
   or decline), over out-of-scope queries; overall: both over all queries. StackFAQ has no
   out-of-scope queries, so its overall = in-scope acc. Precision of answers: share of answered
-  queries whose answer is right. Gold among choices: of the in-scope queries offered
-  "Did you mean ...?", the share whose choices contain the gold entry.
+  queries whose answer is right. Overall, choices counted: as overall, but an in-scope query
+  offered choices that contain the gold entry counts as right, and an out-of-scope query counts
+  only when declined outright (FINDINGS.md's "recovered counted correct"). Gold among
+  choices: of the in-scope queries offered "Did you mean ...?", the share whose choices contain
+  the gold entry.
 """
 
 
@@ -626,8 +652,13 @@ def main() -> None:
     text = header + "\n" + body
     print(text)
     if args.out is not None:
+        kept = ""
+        if args.out.exists():  # keep hand-written analysis that follows the marker
+            previous = args.out.read_text()
+            if KEEP_MARKER in previous:
+                kept = "\n" + previous[previous.index(KEEP_MARKER) :]
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(text)
+        args.out.write_text(text + kept)
         log(f"wrote {args.out}")
 
 

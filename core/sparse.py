@@ -24,19 +24,14 @@ _CJK_RE = re.compile(
 )
 """Han, kana and Hangul: scripts written without spaces between words."""
 
+# Lucene's classic English stop set. A longer list dropped words that tell questions apart
+# ("call me Shane" vs "I'm changing your name"): measured in bench/QUALITY.md.
 _STOPWORD_TEXT = """
-    a about above after again against all am an and any are as at be because been before being
-    below between both but by can could d did do does doing down during each few for from further
-    had has have having he her here hers herself him himself his how i if in into is it its itself
-    just ll m me more most my myself no nor not now of off on once only or other our ours ourselves
-    out over own re s same shall she should so some such t than that the their theirs them
-    themselves then there these they this those through to too under until up ve very was we were
-    what when where which while who whom why will with would you your yours yourself yourselves
-    aren couldn didn doesn don hadn hasn haven isn mightn mustn needn shan shouldn wasn weren won
-    wouldn
+    a an and are as at be but by for if in into is it no not of on or such that the their then
+    there these they this to was will with
 """
 STOPWORDS: frozenset[str] = frozenset(_STOPWORD_TEXT.split())
-"""A small English stopword list (function words only; 'open', 'price' etc. stay)."""
+"""Function words that carry no meaning for matching."""
 
 _local = threading.local()
 

@@ -27,7 +27,9 @@ def test_stemming_merges_singular_and_plural() -> None:
 
 
 def test_stopwords_are_dropped() -> None:
-    assert tokenize("What are the opening hours of the shop?") == ["open", "hour", "shop"]
+    assert tokenize("What are the opening hours of the shop?") == ["what", "open", "hour", "shop"]
+    # Pronouns stay: they tell "call me Shane" from "I'm changing your name".
+    assert "me" in tokenize("call me Shane") and "your" in tokenize("change your name")
     assert tokenize("the of and to") == []
     assert query_vector("is it the") == SparseVec((), ())
 
