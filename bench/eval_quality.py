@@ -613,7 +613,9 @@ def command(argv: list[str]) -> str:
 
 async def run(sets: list[str]) -> tuple[dict[str, Measured], float]:
     t0 = time.perf_counter()
-    embedder = SentenceTransformerEmbedder(BUNDLED_MODEL)
+    embedder = SentenceTransformerEmbedder(
+        BUNDLED_MODEL, quantize=os.environ.get("EVAL_INT8") == "1"
+    )
     measured: dict[str, Measured] = {}
     try:
         for key in sets:

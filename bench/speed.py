@@ -24,6 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psutil
 import yaml
 from pydantic import SecretStr
 
@@ -90,6 +91,22 @@ def message(text: str) -> InboundMessage:
     )
 
 
+def cpu_seconds() -> dict[str, float]:
+    """CPU time used so far by this process, PostgreSQL and Valkey."""
+    totals = {"bot": 0.0, "postgres": 0.0, "valkey": 0.0}
+    me = psutil.Process()
+    totals["bot"] = sum(me.cpu_times()[:2])
+    for proc in psutil.process_iter(["name"]):
+        name = proc.info["name"] or ""
+        group = "postgres" if name.startswith("postgres") else "valkey" if "valkey" in name else ""
+        if group:
+            try:
+                totals[group] += sum(proc.cpu_times()[:2])
+            except psutil.Error:
+                continue
+    return totals
+
+
 async def pipeline(services: Services, questions: list[str], concurrency: int) -> dict[str, float]:
     """Push questions through the core with `concurrency` customers writing at once."""
     latencies: list[float] = []
@@ -107,15 +124,19 @@ async def pipeline(services: Services, questions: list[str], concurrency: int) -
 
     for q in questions[:concurrency]:  # warm-up: model, pools, index caches
         await services.core.handle(message(q))
+    cpu_before = cpu_seconds()
     start = time.perf_counter()
     await asyncio.gather(*(customer() for _ in range(concurrency)))
     elapsed = time.perf_counter() - start
+    cpu_after = cpu_seconds()
+    cpu = {k: 1000 * (cpu_after[k] - cpu_before[k]) / len(questions) for k in cpu_after}
     latencies.sort()
     return {
         "messages": len(questions),
         "per_second": len(questions) / elapsed,
         "p50_ms": 1000 * statistics.median(latencies),
         "p95_ms": 1000 * latencies[int(0.95 * (len(latencies) - 1))],
+        **{f"cpu_{k}_ms": v for k, v in cpu.items()},
     }
 
 
@@ -144,13 +165,13 @@ async def run(sizes: list[int], concurrencies: list[int], messages: int) -> list
                 chunks, seconds = await ingest(services, kb)
                 lines.append(
                     f"| ingest FAQ phrasings | {chunks:,} chunks | {seconds:.1f} s | "
-                    f"{chunks / seconds:.0f} chunks/s |"
+                    f"{chunks / seconds:.0f} chunks/s | |"
                 )
                 if size == sizes[0]:
                     chunks_p, seconds_p = await ingest(services, passages)
                     lines.append(
                         f"| ingest Markdown passages | {chunks_p:,} chunks | {seconds_p:.1f} s | "
-                        f"{chunks_p / seconds_p:.0f} chunks/s |"
+                        f"{chunks_p / seconds_p:.0f} chunks/s | |"
                     )
                 total = await services.storage.index.count()
                 for concurrency in concurrencies:
@@ -160,7 +181,9 @@ async def run(sizes: list[int], concurrencies: list[int], messages: int) -> list
                         f"| pipeline, {total:,} chunks, concurrency {concurrency} | "
                         f"{figures['messages']:.0f} messages | "
                         f"p50 {figures['p50_ms']:.1f} ms, p95 {figures['p95_ms']:.1f} ms | "
-                        f"{figures['per_second']:.0f} messages/s |"
+                        f"{figures['per_second']:.0f} messages/s | "
+                        f"{figures['cpu_bot_ms']:.2f} / {figures['cpu_postgres_ms']:.2f} / "
+                        f"{figures['cpu_valkey_ms']:.2f} ms |"
                     )
                     print(lines[-1], flush=True)
     finally:
@@ -184,7 +207,8 @@ def main() -> None:
         )
     )
     print(f"\n{os.cpu_count()} cores, {platform.python_version()}, {datetime.now(UTC):%Y-%m-%d}")
-    print("| what | size | time | rate |\n| --- | --- | --- | --- |")
+    print("| what | size | time | rate | CPU per message: bot / PostgreSQL / Valkey |")
+    print("| --- | --- | --- | --- | --- |")
     print("\n".join(lines))
 
 

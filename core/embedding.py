@@ -7,7 +7,7 @@ import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -50,13 +50,17 @@ def resolve_model_path(name: str) -> str:
 class SentenceTransformerEmbedder:
     """A local sentence-transformers model run in one dedicated thread."""
 
-    def __init__(self, model_name: str = BUNDLED_MODEL, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_name: str = BUNDLED_MODEL, batch_size: int = 64, quantize: bool = False
+    ) -> None:
         # Models load from disk only: a hub lookup would hang on a machine with no internet.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
 
         self._model = SentenceTransformer(resolve_model_path(model_name), device="cpu")
+        if quantize:
+            self._model = _quantized(self._model)
         self._batch_size = batch_size
         # One thread: torch already uses every core inside a call, two calls would fight.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
@@ -89,3 +93,18 @@ class SentenceTransformerEmbedder:
     def close(self) -> None:
         """Stop the model's thread."""
         self._executor.shutdown(wait=False)
+
+
+def _quantized(model: Any) -> Any:
+    """int8 weights for the linear layers: about twice as fast on CPU (quality: bench/)."""
+    import warnings
+
+    import torch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter(
+            "ignore"
+        )  # torch marks eager quantization deprecated in favour of torchao
+        return torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+            model, {torch.nn.Linear}, dtype=torch.qint8
+        )

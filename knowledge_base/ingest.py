@@ -67,10 +67,11 @@ class Ingestor:
         """Ingest files and folders; a file that fails is reported and the rest go on."""
         report = IngestReport()
         await self._index.ensure_collection(self._embedder.dimension)
+        changed: list[Document] = []
         for path in find_files(paths):
             key = document_key(path)
             try:
-                document = load_document(Path(key))
+                document = await asyncio.to_thread(load_document, Path(key))
             except DocumentError as error:
                 report.failed.append((key, error.reason))
                 log.warning("document_skipped", path=key, reason=error.reason)
@@ -80,18 +81,26 @@ class Ingestor:
             if unchanged and known is not None and known.state == "ready":
                 report.unchanged.append(key)
                 continue
-            await self._replace(document, progress)
+            changed.append(document)
             (report.updated if known is not None else report.added).append(key)
-            report.chunks += len(document.chunks)
+        await self._replace(changed, progress)
+        report.chunks = sum(len(d.chunks) for d in changed)
         return report
 
-    async def _replace(self, document: Document, progress: Callable[[int], None] | None) -> None:
-        """Swap a document's points for new ones, marking it ready only when complete."""
-        await self._catalog.save_document(
-            document.path, document.content_hash, len(document.chunks), "ingesting", None
-        )
-        await self._index.delete_document(document.path)
-        chunks = document.chunks
+    async def _replace(
+        self, documents: Sequence[Document], progress: Callable[[int], None] | None
+    ) -> None:
+        """Swap documents' points for new ones, embedding across documents in large batches.
+
+        Each document is marked ready only once all its points are in; an interrupted run
+        leaves it 'ingesting', and the next run does it again.
+        """
+        for document in documents:
+            await self._catalog.save_document(
+                document.path, document.content_hash, len(document.chunks), "ingesting", None
+            )
+            await self._index.delete_document(document.path)
+        chunks = [chunk for document in documents for chunk in document.chunks]
         for start in range(0, len(chunks), EMBED_BATCH):
             batch = chunks[start : start + EMBED_BATCH]
             vectors = await self._embedder.embed([c.text for c in batch])
@@ -103,9 +112,10 @@ class Ingestor:
             )
             if progress is not None:
                 progress(len(batch))
-        await self._catalog.save_document(
-            document.path, document.content_hash, len(chunks), "ready", None
-        )
+        for document in documents:
+            await self._catalog.save_document(
+                document.path, document.content_hash, len(document.chunks), "ready", None
+            )
 
     async def remove(self, path: str) -> bool:
         """Forget a document and its points; True when it was known."""
