@@ -29,7 +29,7 @@ class Retriever:
         embedder: Embedder,
         index: VectorIndex,
         params: RankingParams | None = None,
-        limit: int = 30,
+        limit: int = 20,
         max_batch: int = 64,
     ) -> None:
         self._embedder = embedder

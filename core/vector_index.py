@@ -134,7 +134,8 @@ def chunk_from_payload(payload: Mapping[str, Any] | None) -> Chunk:
 
 def dense_list(vector: DenseVector) -> list[float]:
     """A dense vector as a list of Python floats."""
-    return [float(x) for x in np.asarray(vector, dtype=np.float32).ravel()]
+    values: list[float] = np.asarray(vector, dtype=np.float32).ravel().tolist()
+    return values
 
 
 class QdrantClientIndex:
