@@ -24,6 +24,7 @@ from core.memory import RedisMemory
 from core.migrate import apply_migrations
 from core.retrieval import Retriever
 from core.store import PostgresStore
+from core.summaries import VectorSummaries
 from core.vector_index import QdrantClientIndex, VectorIndex
 from knowledge_base.ingest import Ingestor
 
@@ -52,6 +53,7 @@ class Services:
         self.retriever: Retriever
         self.core: ConversationCore
         self.ingestor: Ingestor
+        self.summaries: VectorSummaries
 
     async def __aenter__(self) -> Services:
         try:
@@ -90,7 +92,7 @@ class Services:
             log.info("migrations_applied", names=applied)
         redis = Redis.from_url(redis_url)
         self._stack.push_async_callback(redis.aclose)
-        index = self._open_index()
+        index = self._open_index(s.qdrant_collection)
         self._stack.push_async_callback(index.close)
         self.storage = Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
         if not self._load_model:
@@ -101,23 +103,33 @@ class Services:
         self.retriever = Retriever(self.embedder, index)
         self._stack.push_async_callback(self.retriever.close)
         memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=s.memory_ttl_seconds)
+        summary_index = self._open_index(f"{s.qdrant_collection}_summaries")
+        self._stack.push_async_callback(summary_index.close)
+        await summary_index.ensure_collection(self.embedder.dimension)
+        self.summaries = VectorSummaries(summary_index, self.embedder)
         self.core = ConversationCore(
-            self.storage.store, memory, self.retriever, self._composer(), Greetings(s.business_name)
+            self.storage.store,
+            memory,
+            self.retriever,
+            self._composer(),
+            Greetings(s.business_name),
+            self.summaries,
         )
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
 
-    def _open_index(self) -> VectorIndex:
+    def _open_index(self, collection: str) -> VectorIndex:
         """A Qdrant server when QDRANT_URL is set, else the embedded engine in the data folder."""
         s = self.settings
         if s.qdrant_url:
             key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
             return QdrantClientIndex(
-                url=s.qdrant_url, path=None, collection=s.qdrant_collection, api_key=key
+                url=s.qdrant_url, path=None, collection=collection, api_key=key
             )
         if s.embedded_vector_engine == "local":
-            path = Path(s.data_dir) / "qdrant-local"
-            return QdrantClientIndex(url=None, path=str(path), collection=s.qdrant_collection)
-        return EdgeIndex(str(Path(s.data_dir) / "qdrant-edge"), s.qdrant_collection)
+            # Local mode locks its folder, so each collection gets a folder of its own.
+            path = Path(s.data_dir) / "qdrant-local" / collection
+            return QdrantClientIndex(url=None, path=str(path), collection=collection)
+        return EdgeIndex(str(Path(s.data_dir) / "qdrant-edge"), collection)
 
     def _composer(self) -> Composer:
         """The offline composer, or the LLM one in front of it when a key is configured."""

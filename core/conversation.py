@@ -13,6 +13,7 @@ from core.memory import Memory, Turn
 from core.messages import InboundMessage, Reply
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
+from core.summaries import SummaryStore
 
 log = structlog.get_logger(__name__)
 MAX_TEXT_CHARS = 4000
@@ -60,12 +61,14 @@ class ConversationCore:
         retrieval: Retrieval,
         composer: Composer,
         greetings: Greetings,
+        summaries: SummaryStore | None = None,
     ) -> None:
         self._store = store
         self._memory = memory
         self._retrieval = retrieval
         self._composer = composer
         self._greetings = greetings
+        self._summaries = summaries
 
     async def handle(self, message: InboundMessage) -> Reply | None:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
@@ -98,7 +101,11 @@ class ConversationCore:
             await self._store.record_reply(record, reply, confidence, message.text[:500])
             turns = [Turn("customer", message.text), Turn("bot", reply.text)]
             await claim.finish(record.conversation_id, turns)
-            return reply
+        if record.closed_conversation is not None and self._summaries is not None:
+            # Once per conversation, after the customer's lock is released.
+            closed_id, summary = record.closed_conversation
+            await self._summaries.remember(record.profile.contact_id, closed_id, summary)
+        return reply
 
     async def _answer(
         self, message: InboundMessage, record: InboundRecord, history: tuple[Turn, ...]

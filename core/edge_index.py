@@ -11,7 +11,6 @@ from typing import TypeVar
 
 import qdrant_edge as qe
 
-from core.knowledge import ChunkKind
 from core.sparse import SparseVec
 from core.vector_index import (
     DENSE,
@@ -135,7 +134,7 @@ class EdgeIndex:
         requests: list[qe.QueryRequest] = []
         slots: list[tuple[int, bool]] = []  # (query number, is_sparse) of each request
         for number, query in enumerate(queries):
-            kind_filter = _kinds_filter(query.kinds)
+            kind_filter = _query_filter(query)
             nearest = qe.Query.Nearest(dense_list(query.dense), using=DENSE)
             requests.append(_request(nearest, limit, kind_filter))
             slots.append((number, False))
@@ -184,9 +183,12 @@ def _request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRe
     return qe.QueryRequest(limit=limit, query=query, filter=where, with_payload=True)
 
 
-def _kinds_filter(kinds: tuple[ChunkKind, ...]) -> qe.Filter | None:
-    """Filter on chunk kind, or None for all kinds."""
-    if not kinds:
-        return None
-    match = qe.MatchAny([k.value for k in kinds])
-    return qe.Filter(must=[qe.FieldCondition("kind", match=match)])
+def _query_filter(query: IndexQuery) -> qe.Filter | None:
+    """Filter on chunk kind and document, or None for everything."""
+    conditions: list[qe.ConditionType] = []
+    if query.kinds:
+        match_kinds = qe.MatchAny([k.value for k in query.kinds])
+        conditions.append(qe.FieldCondition("kind", match=match_kinds))
+    if query.document is not None:
+        conditions.append(qe.FieldCondition("document", match=qe.MatchValue(query.document)))
+    return qe.Filter(must=conditions) if conditions else None

@@ -31,6 +31,8 @@ class InboundRecord:
     conversation_status: str
     misses_in_a_row: int
     profile: ContactProfile
+    closed_conversation: tuple[int, str] | None = None
+    """The contact's previous conversation and its summary, when this message closed it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +116,11 @@ class PostgresStore:
                 language=row["language"],
                 returning=row["is_returning"],
                 earlier_summaries=tuple(row["summaries"]),
+            ),
+            closed_conversation=(
+                (row["closed_conversation_id"], row["closed_summary"])
+                if row["closed_conversation_id"] is not None
+                else None
             ),
         )
 

@@ -52,6 +52,8 @@ class IndexQuery:
     sparse: SparseVec
     kinds: tuple[ChunkKind, ...] = ()
     """Only chunks of these kinds; empty means all kinds."""
+    document: str | None = None
+    """Only chunks of this document; None means every document."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +242,7 @@ class QdrantClientIndex:
         requests: list[qm.QueryRequest] = []
         slots: list[tuple[int, bool]] = []  # (query number, is_sparse) of each request
         for number, query in enumerate(queries):
-            kind_filter = _kinds_filter(query.kinds)
+            kind_filter = _query_filter(query)
             requests.append(
                 qm.QueryRequest(
                     query=dense_list(query.dense),
@@ -299,9 +301,14 @@ def _match(key: str, value: str) -> qm.Filter:
     return qm.Filter(must=[qm.FieldCondition(key=key, match=qm.MatchValue(value=value))])
 
 
-def _kinds_filter(kinds: tuple[ChunkKind, ...]) -> qm.Filter | None:
-    """Filter on chunk kind, or None for all kinds."""
-    if not kinds:
-        return None
-    condition = qm.FieldCondition(key="kind", match=qm.MatchAny(any=[k.value for k in kinds]))
-    return qm.Filter(must=[condition])
+def _query_filter(query: IndexQuery) -> qm.Filter | None:
+    """Filter on chunk kind and document, or None for everything."""
+    conditions: list[qm.Condition] = []
+    if query.kinds:
+        kinds = [k.value for k in query.kinds]
+        conditions.append(qm.FieldCondition(key="kind", match=qm.MatchAny(any=kinds)))
+    if query.document is not None:
+        conditions.append(
+            qm.FieldCondition(key="document", match=qm.MatchValue(value=query.document))
+        )
+    return qm.Filter(must=conditions) if conditions else None

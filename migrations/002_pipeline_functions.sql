@@ -22,7 +22,7 @@ CREATE FUNCTION record_inbound(
 ) RETURNS TABLE (
     message_id BIGINT, conversation_id BIGINT, status TEXT, misses INTEGER,
     contact_id BIGINT, is_returning BOOLEAN, display_name TEXT, language TEXT,
-    summaries TEXT[]
+    summaries TEXT[], closed_conversation_id BIGINT, closed_summary TEXT
 )
 LANGUAGE plpgsql AS $$
 #variable_conflict use_column
@@ -32,6 +32,8 @@ DECLARE
     v_conv RECORD;
     v_open BOOLEAN;
     v_message BIGINT;
+    v_closed BIGINT;
+    v_closed_summary TEXT;
 BEGIN
     IF p_provider_id IS NOT NULL AND EXISTS (
         SELECT 1 FROM messages m WHERE m.channel = p_channel AND m.direction = 'inbound'
@@ -67,7 +69,8 @@ BEGIN
     IF v_open AND p_at - v_conv.last_message_at >= p_idle THEN
         UPDATE conversations c SET closed_at = now(), summary = conversation_summary(c.id),
                status = CASE WHEN c.status = 'bot' THEN 'resolved' ELSE c.status END
-         WHERE c.id = v_conv.id;
+         WHERE c.id = v_conv.id
+        RETURNING c.id, c.summary INTO v_closed, v_closed_summary;
         v_open := false;
     END IF;
     IF NOT v_open THEN
@@ -100,7 +103,8 @@ BEGIN
            k.display_name, k.language,
            ARRAY(SELECT s.summary FROM conversations s
                   WHERE s.contact_id = v_contact AND s.id <> v_conv.id AND s.summary IS NOT NULL
-                  ORDER BY s.id DESC LIMIT 3)
+                  ORDER BY s.id DESC LIMIT 3),
+           v_closed, v_closed_summary
       FROM contacts k WHERE k.id = v_contact;
 END
 $$;

@@ -100,9 +100,27 @@ async def test_returning_customer_is_recognised_with_a_summary(services: Service
     )
     assert record is not None
     assert record.conversation_id != first.conversation_id
+    assert record.closed_conversation is not None
+    assert record.closed_conversation[0] == first.conversation_id
     assert record.profile.returning
     assert record.profile.display_name == "Siti"
     assert any("How much is delivery?" in s for s in record.profile.earlier_summaries)
+
+
+async def test_closed_conversation_summary_is_kept_in_qdrant(services: Services) -> None:
+    first = await services.core.handle(ask("Do you make custom birthday cakes?", "cake-user"))
+    assert first is not None
+    second = await services.core.handle(ask("hi", "cake-user", at=NOW + timedelta(days=2)))
+    assert second is not None and "welcome again" in second.text
+    contact_id = await services.storage.pool.fetchval(
+        "SELECT contact_id FROM conversations WHERE id = $1", first.conversation_id
+    )
+    recalled = await services.summaries.recall(contact_id, "birthday cake order")
+    assert recalled and "custom birthday cakes" in recalled[0]
+    # Another customer's summaries never come back for this one.
+    assert await services.summaries.recall(contact_id + 10_000, "birthday cake order") == []
+    await services.summaries.forget_contact(contact_id)
+    assert await services.summaries.recall(contact_id, "birthday cake order") == []
 
 
 async def test_concurrent_questions_share_batches(services: Services) -> None:
