@@ -11,6 +11,7 @@ from typing import TypeVar
 
 import qdrant_edge as qe
 
+from core.knowledge import Chunk
 from core.sparse import SparseVec
 from core.vector_index import (
     DENSE,
@@ -43,7 +44,13 @@ class EdgeIndex:
     """
 
     def __init__(
-        self, path: str | Path, collection: str, *, hnsw_m: int = 16, hnsw_ef_construct: int = 100
+        self,
+        path: str | Path,
+        collection: str,
+        *,
+        hnsw_m: int = 16,
+        hnsw_ef_construct: int = 100,
+        cache_limit: int = 200_000,
     ) -> None:
         self._dir = Path(path) / collection
         self._hnsw = qe.HnswIndexConfig(
@@ -51,6 +58,11 @@ class EdgeIndex:
         )
         self._shard: qe.EdgeShard | None = None
         self._closed = False
+        # Turning payloads into Python objects cost more than the search itself, so searches
+        # return ids only and chunks come from here (ids are content-addressed: never stale).
+        # Only the worker thread touches it.
+        self._chunks: dict[str, Chunk] = {}
+        self._cache_limit = cache_limit
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="qdrant-edge")
 
     def _config(self, dim: int) -> qe.EdgeConfig:
@@ -107,10 +119,13 @@ class EdgeIndex:
             )
             for p in points
         ]
-        await self._run(functools.partial(self._upsert_sync, edge_points))
+        chunks = {point_id(p.chunk): p.chunk for p in points}
+        await self._run(functools.partial(self._upsert_sync, edge_points, chunks))
 
-    def _upsert_sync(self, points: list[qe.Point]) -> None:
+    def _upsert_sync(self, points: list[qe.Point], chunks: dict[str, Chunk]) -> None:
         """Blocking part of upsert."""
+        for key, chunk in chunks.items():
+            self._remember(key, chunk)
         shard = self._get_shard()
         if points:
             shard.update(qe.UpdateOperation.upsert_points(points))
@@ -146,12 +161,27 @@ class EdgeIndex:
         if not requests:
             return results
         batch = qe.QueryBatchRequest(requests)
-        responses = await self._run(lambda: self._get_shard().query_batch(batch))
-        for (number, is_sparse), points in zip(slots, responses, strict=True):
-            hits = [Hit(chunk_from_payload(p.payload), p.score) for p in points]
+        responses = await self._run(functools.partial(self._query_sync, batch))
+        for (number, is_sparse), hits in zip(slots, responses, strict=True):
             target = results[number].sparse_hits if is_sparse else results[number].dense_hits
             target.extend(hits)
         return results
+
+    def _query_sync(self, batch: qe.QueryBatchRequest) -> list[list[Hit]]:
+        """Run the batch without payloads, taking chunks from the cache (worker thread only)."""
+        shard = self._get_shard()
+        responses = [[(str(p.id), p.score) for p in points] for points in shard.query_batch(batch)]
+        missing = {key for points in responses for key, _ in points} - self._chunks.keys()
+        if missing:
+            for record in shard.retrieve(list(missing), with_payload=True, with_vector=False):
+                self._remember(str(record.id), chunk_from_payload(record.payload))
+        return [[Hit(self._chunks[key], score) for key, score in points] for points in responses]
+
+    def _remember(self, key: str, chunk: Chunk) -> None:
+        """Cache a chunk, starting over when the cache is full (a rare, cheap refill)."""
+        if len(self._chunks) >= self._cache_limit:
+            self._chunks.clear()
+        self._chunks[key] = chunk
 
     async def count(self) -> int:
         """Exact number of points in the shard."""
@@ -179,8 +209,8 @@ def _sparse(vector: SparseVec) -> qe.SparseVector:
 
 
 def _request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRequest:
-    """A query request that returns payloads."""
-    return qe.QueryRequest(limit=limit, query=query, filter=where, with_payload=True)
+    """A query request for ids and scores only."""
+    return qe.QueryRequest(limit=limit, query=query, filter=where, with_payload=False)
 
 
 def _query_filter(query: IndexQuery) -> qe.Filter | None:

@@ -101,8 +101,21 @@ class VectorIndex(Protocol):
 
 
 def point_id(chunk: Chunk) -> str:
-    """Stable point id of a chunk: uuid5 of (document, entry_id, position, kind)."""
-    key = json.dumps([chunk.document, chunk.entry_id, chunk.position, chunk.kind.value])
+    """Stable, content-addressed point id: uuid5 of the whole chunk.
+
+    Changed text gives a new id, so a chunk cached by id can never be stale.
+    """
+    key = json.dumps(
+        [
+            chunk.document,
+            chunk.entry_id,
+            chunk.position,
+            chunk.kind.value,
+            chunk.title,
+            chunk.text,
+            chunk.answer,
+        ]
+    )
     return str(uuid.uuid5(_ID_NAMESPACE, key))
 
 

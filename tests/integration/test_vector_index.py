@@ -187,10 +187,14 @@ async def test_upserting_the_same_chunks_twice_does_not_duplicate(
     index = await _filled(open_index, tmp_path)
     await index.upsert(CORPUS)
     assert await index.count() == 50
+    # Ids are content-addressed: an edited chunk is a new point, and replacing a document's
+    # content is delete_document + upsert (what ingestion does), never a stale cached chunk.
     old = CORPUS[7]
     edited = dataclasses.replace(old.chunk, answer="New answer.")
+    await index.delete_document(old.chunk.document)
+    survivors = [p for p in CORPUS if p.chunk.document != old.chunk.document]
     await index.upsert([IndexedChunk(edited, old.dense, old.sparse)])
-    assert await index.count() == 50
+    assert await index.count() == len(survivors) + 1
     [result] = await index.search_batch([IndexQuery(old.dense, query_vector(""))], limit=1)
     assert result.dense_hits[0].chunk.answer == "New answer."
 
@@ -218,4 +222,6 @@ def test_point_ids_are_stable_and_distinct() -> None:
     ids = {point_id(p.chunk) for p in CORPUS}
     assert len(ids) == len(CORPUS)
     chunk = Chunk("doc0.md", "doc0#0", "Delivery FAQ", "x", "y", ChunkKind.FAQ_QUESTION, 0)
-    assert point_id(chunk) == "e4b7bdc4-5b4f-5e26-ad9a-3d15a3bb07b6"  # text plays no part
+    assert point_id(chunk) == "94f6832c-63c9-594c-b4f8-9483f2f23f54"
+    # Content-addressed: any change to the text gives another id.
+    assert point_id(dataclasses.replace(chunk, text="z")) != point_id(chunk)
