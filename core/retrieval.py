@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.embedding import Embedder
+from core.embedding import Embedder, Vectors
 from core.ranking import Ranking, RankingParams, rank_entries
 from core.sparse import query_vector
 from core.vector_index import IndexQuery, VectorIndex
+
+Vector = Vectors  # one row of an embedding matrix
 
 
 @dataclass(slots=True)
@@ -31,12 +34,15 @@ class Retriever:
         params: RankingParams | None = None,
         limit: int = 20,
         max_batch: int = 64,
+        cache_size: int = 10_000,
     ) -> None:
         self._embedder = embedder
         self._index = index
         self._params = params or RankingParams()
         self._limit = limit
         self._max_batch = max_batch
+        self._vectors: OrderedDict[str, Vector] = OrderedDict()
+        self._cache_size = cache_size
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
 
@@ -74,7 +80,7 @@ class Retriever:
 
     async def _process(self, texts: list[str]) -> list[Ranking]:
         """Embed, search and rank a batch of questions."""
-        vectors = await self._embedder.embed(texts)
+        vectors = await self._embed(texts)
         queries = [
             IndexQuery(dense=vector, sparse=query_vector(text))
             for text, vector in zip(texts, vectors, strict=True)
@@ -83,6 +89,21 @@ class Retriever:
         return [
             rank_entries(result.dense_hits, result.sparse_hits, self._params) for result in results
         ]
+
+    async def _embed(self, texts: list[str]) -> list[Vector]:
+        """Embed questions, reusing vectors of questions asked before (customers repeat a lot)."""
+        keys = [" ".join(text.split()) for text in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
+        if missing:
+            for key, vector in zip(missing, await self._embedder.embed(missing), strict=True):
+                self._vectors[key] = vector
+        vectors = []
+        for key in keys:
+            self._vectors.move_to_end(key)
+            vectors.append(self._vectors[key])
+        while len(self._vectors) > self._cache_size:
+            self._vectors.popitem(last=False)
+        return vectors
 
     async def close(self) -> None:
         """Stop the batcher task."""

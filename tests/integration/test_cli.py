@@ -89,3 +89,33 @@ def test_missing_path_is_named(data_dir: Path) -> None:
     result = run_bot(data_dir, "kb", "ingest", "no/such/folder")
     assert result.returncode == 2
     assert "no/such/folder" in result.stderr
+
+
+def test_ctrl_c_stops_the_chat_and_every_embedded_service(tmp_path: Path) -> None:
+    import signal
+
+    import psutil
+
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
+    environment.update(DATA_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "chat"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=REPO,
+        env=environment,
+    )
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.write("Where are you located?\n")
+    process.stdin.flush()
+    assert "Tiong Bahru" in process.stdout.readline()  # up and answering
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=60) == 130
+    leftovers = [
+        p.info["name"]
+        for p in psutil.process_iter(["name", "cmdline"])
+        if str(tmp_path) in " ".join(p.info["cmdline"] or [])
+    ]
+    assert leftovers == []

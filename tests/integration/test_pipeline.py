@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from bot.services import Services
+from core.embedding import Vectors
 from core.messages import ChannelName, InboundMessage
 
 pytestmark = pytest.mark.integration
@@ -151,3 +153,22 @@ async def test_misses_in_a_row_are_counted(services: Services) -> None:
         "SELECT misses_in_a_row FROM conversations WHERE id = $1", reply.conversation_id
     )
     assert misses == 2
+
+
+async def test_a_repeated_question_is_not_embedded_again(services: Services) -> None:
+    calls: list[int] = []
+    embedder = services.embedder
+    original = embedder.embed
+
+    async def counting(texts: Sequence[str]) -> Vectors:
+        calls.append(len(texts))
+        return await original(texts)
+
+    embedder.embed = counting  # type: ignore[method-assign]
+    try:
+        first = await services.retriever.retrieve("Is parking available nearby?")
+        again = await services.retriever.retrieve("  Is parking   available nearby? ")
+    finally:
+        embedder.embed = original  # type: ignore[method-assign]
+    assert calls == [1]
+    assert first.top == again.top
