@@ -140,22 +140,6 @@ class PostgresStore:
         )
         return int(escalation_id) if escalation_id is not None else None
 
-    async def set_language(self, contact_id: int, language: str) -> None:
-        """Remember the language a contact writes in."""
-        await self._pool.execute(
-            "UPDATE contacts SET language = $2, updated_at = now() WHERE id = $1",
-            contact_id,
-            language,
-        )
-
-    async def transcript(self, conversation_id: int) -> list[tuple[str, str]]:
-        """All messages of a conversation as (direction, text), oldest first."""
-        rows = await self._pool.fetch(
-            "SELECT direction, body FROM messages WHERE conversation_id = $1 ORDER BY id",
-            conversation_id,
-        )
-        return [(r["direction"], r["body"]) for r in rows]
-
     async def get_document(self, path: str) -> KnowledgeDocumentRow | None:
         """Return the stored row for a path, if any."""
         row = await self._pool.fetchrow("SELECT * FROM knowledge_documents WHERE path = $1", path)
