@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import os
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -74,8 +75,9 @@ def chat(
                 typer.echo(
                     f"{settings.business_name} support bot. Type your question; Ctrl-D quits."
                 )
+            terminal = _Terminal("you> " if interactive else "")
             while True:
-                line = await asyncio.to_thread(_read_line, "you> " if interactive else "")
+                line = await terminal.read()
                 if line is None:
                     break
                 if not line.strip():
@@ -86,12 +88,41 @@ def chat(
     _run(main)
 
 
-def _read_line(prompt: str) -> str | None:
-    """One line from the terminal, None at end of input."""
-    try:
-        return input(prompt)
-    except EOFError:
-        return None
+class _Terminal:
+    """Reads stdin lines through the event loop: no thread is left blocked when Ctrl-C comes."""
+
+    def __init__(self, prompt: str) -> None:
+        self._prompt = prompt
+        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
+        self._pending = b""
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._loop.add_reader(sys.stdin.fileno(), self._on_readable)
+        except PermissionError:
+            # A regular file (`bot chat < questions.txt`) never blocks: read it at once.
+            for line in sys.stdin.read().splitlines():
+                self._lines.put_nowait(line)
+            self._lines.put_nowait(None)
+
+    async def read(self) -> str | None:
+        """The next line, or None at end of input."""
+        if self._prompt:
+            sys.stdout.write(self._prompt)
+            sys.stdout.flush()
+        return await self._lines.get()
+
+    def _on_readable(self) -> None:
+        """Split what arrived into lines; None marks the end of input."""
+        data = os.read(sys.stdin.fileno(), 65536)
+        if not data:
+            self._loop.remove_reader(sys.stdin.fileno())
+            if self._pending:
+                self._lines.put_nowait(self._pending.decode("utf-8", errors="replace"))
+            self._lines.put_nowait(None)
+            return
+        *complete, self._pending = (self._pending + data).split(b"\n")
+        for raw in complete:
+            self._lines.put_nowait(raw.decode("utf-8", errors="replace").rstrip("\r"))
 
 
 def _terminal_message(who: str, text: str) -> InboundMessage:

@@ -78,7 +78,7 @@ class OfflineComposer:
             return Composition(text=answer_text(top), source_entry_ids=(top.entry_id,))
         choices = self._choices(ranking)
         if ranking.confidence >= self.thresholds.choice and len(choices) > 1:
-            labels = " / ".join(c.label for c in choices)
+            labels = " / ".join(c.label.rstrip("?") for c in choices)
             return Composition(
                 text=f"I want to be sure I answer the right question. Did you mean: {labels}?",
                 choices=choices,

@@ -107,12 +107,18 @@ def test_ctrl_c_stops_the_chat_and_every_embedded_service(tmp_path: Path) -> Non
         cwd=REPO,
         env=environment,
     )
-    assert process.stdin is not None and process.stdout is not None
-    process.stdin.write("Where are you located?\n")
-    process.stdin.flush()
-    assert "Tiong Bahru" in process.stdout.readline()  # up and answering
-    process.send_signal(signal.SIGINT)
-    assert process.wait(timeout=60) == 130
+    try:
+        assert process.stdin is not None and process.stdout is not None
+        process.stdin.write("Where are you located?\n")
+        process.stdin.flush()
+        assert "Tiong Bahru" in process.stdout.readline()  # up and answering
+        # stdin stays open: the bot is waiting for the next line when Ctrl-C comes.
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
     leftovers = [
         p.info["name"]
         for p in psutil.process_iter(["name", "cmdline"])
