@@ -614,7 +614,7 @@ def command(argv: list[str]) -> str:
 async def run(sets: list[str]) -> tuple[dict[str, Measured], float]:
     t0 = time.perf_counter()
     embedder = SentenceTransformerEmbedder(
-        BUNDLED_MODEL, quantize=os.environ.get("EVAL_INT8") == "1"
+        BUNDLED_MODEL, quantize=os.environ.get("EMBEDDING_INT8", "").lower() in ("1", "true")
     )
     measured: dict[str, Measured] = {}
     try:

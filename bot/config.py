@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     embedded_vector_engine: Literal["edge", "local"] = "edge"
 
     embedding_model: str = BUNDLED_MODEL
+    embedding_int8: bool = False
     answer_threshold: float = Field(0.64, ge=0.0, le=1.0)
     choice_threshold: float = Field(0.59, ge=0.0, le=1.0)
     answer_margin: float = Field(0.02, ge=0.0, le=1.0)

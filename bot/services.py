@@ -97,7 +97,9 @@ class Services:
         self.storage = Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
         if not self._load_model:
             return
-        self.embedder = await asyncio.to_thread(SentenceTransformerEmbedder, s.embedding_model)
+        self.embedder = await asyncio.to_thread(
+            SentenceTransformerEmbedder, s.embedding_model, quantize=s.embedding_int8
+        )
         self._stack.callback(self.embedder.close)
         await index.ensure_collection(self.embedder.dimension)
         self.retriever = Retriever(self.embedder, index)
