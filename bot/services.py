@@ -136,7 +136,8 @@ class Services:
     def _composer(self) -> Composer:
         """The offline composer, or the LLM one in front of it when a key is configured."""
         s = self.settings
-        thresholds = Thresholds(s.answer_threshold, s.choice_threshold, s.answer_margin)
+        answer, choice = s.thresholds
+        thresholds = Thresholds(answer, choice, s.answer_margin)
         offline = OfflineComposer(thresholds)
         if not s.llm_enabled or s.openai_api_key is None:
             return offline

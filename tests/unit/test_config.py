@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from bot.config import ConfigError, load_settings
@@ -56,3 +58,25 @@ def test_secret_repr_hides_key(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings()
     assert settings.llm_enabled
     assert "sk-verysecret" not in repr(settings)
+
+
+def test_thresholds_follow_the_model_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().thresholds == (0.64, 0.59)
+    monkeypatch.setenv("EMBEDDING_INT8", "true")
+    assert load_settings().thresholds == (0.595, 0.545)
+    monkeypatch.setenv("ANSWER_THRESHOLD", "0.7")
+    assert load_settings().thresholds == (0.7, 0.545)
+
+
+def test_empty_threshold_in_env_file_means_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANSWER_THRESHOLD", "")
+    assert load_settings().thresholds[0] == 0.64
+
+
+def test_env_example_copied_to_env_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.database_url is None and not settings.llm_enabled
+    assert settings.thresholds == (0.64, 0.59)
