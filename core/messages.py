@@ -37,6 +37,8 @@ class InboundMessage:
     received_at: datetime
     display_name: str | None = None
     thread_ref: str | None = None
+    reply_to: str | None = None
+    """Where the reply goes when not to the sender's own id, in the channel's own notation."""
     attachments: tuple[Attachment, ...] = ()
     choice_entry_id: str | None = None
 

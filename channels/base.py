@@ -1,0 +1,67 @@
+"""What every channel shares: parse outcomes, the sender protocol and typed send errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from core.messages import ChannelName, Choice, InboundMessage
+
+
+@dataclass(frozen=True, slots=True)
+class Ignored:
+    """A valid provider payload the bot deliberately does not answer, and why."""
+
+    reason: str
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryStatus:
+    """A provider's report on a message we sent (queued, sent, delivered, read, failed ...)."""
+
+    channel: ChannelName
+    provider_message_id: str
+    status: str
+    error_code: str | None = None
+    error_message: str | None = None
+
+
+Parsed = InboundMessage | DeliveryStatus | Ignored
+
+
+class PayloadError(ValueError):
+    """A provider payload that cannot be understood at all (answered 400, logged)."""
+
+
+class SendError(Exception):
+    """Sending failed; `retryable` says whether trying again later can help."""
+
+    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+        self.retry_after = retry_after
+
+
+class ChannelSender(Protocol):
+    """Sends the bot's replies on one channel."""
+
+    channel: ChannelName
+
+    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+        """Send one reply (split into parts if needed); return the provider's id of each part.
+
+        Raises SendError on failure. A reply split into parts may fail after some parts went
+        out; the error then says so in its reason, and callers do not resend it.
+        """
+        ...
+
+    async def acknowledge(self, message: InboundMessage) -> None:
+        """Tell the provider an inbound event was handled (e.g. stop a button's spinner)."""
+        ...
+
+
+def reply_address(message: InboundMessage) -> str:
+    """Where the reply to a message goes: the channel's explicit route, else the sender."""
+    return message.reply_to or message.external_user_id
