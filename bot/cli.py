@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Awaitable, Callable
@@ -17,6 +18,7 @@ from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
+from bot.runtime import Runtime
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage, Reply
 from knowledge_base.ingest import IngestReport, find_files
@@ -86,6 +88,57 @@ def chat(
                 typer.echo(_render(reply))
 
     _run(main)
+
+
+@app.command()
+def serve(
+    workers: Annotated[
+        int, typer.Option(min=0, help="Queue workers in this process (0: webhooks only).")
+    ] = 1,
+) -> None:
+    """Run the web server (webhooks, /healthz, /readyz, /metrics) with queue workers."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with Services(settings) as services:
+            await _ingest_sample_if_empty(services)
+            async with Runtime(services, listen=True, workers=workers) as runtime:
+                for line in runtime.channels.report:
+                    typer.echo(line, err=True)
+                typer.echo(
+                    f"Listening on http://{settings.host}:{runtime.port} "
+                    f"(health /healthz, readiness /readyz, metrics /metrics); "
+                    f"{workers} worker(s) in this process. Ctrl-C stops.",
+                    err=True,
+                )
+                await runtime.run(_stop_on_signals())
+
+    _run(main)
+
+
+@app.command()
+def worker(
+    count: Annotated[int, typer.Option(min=1, help="Queue workers in this process.")] = 1,
+) -> None:
+    """Run extra queue workers against the same Redis and PostgreSQL (scale-out)."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with (
+            Services(settings) as services,
+            Runtime(services, listen=False, workers=count) as runtime,
+        ):
+            typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
+            await runtime.run(_stop_on_signals())
+
+    _run(main)
+
+
+def _stop_on_signals() -> asyncio.Event:
+    """An event set by SIGTERM (docker stop, systemd), so work in hand finishes first."""
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    return stop
 
 
 class _Terminal:

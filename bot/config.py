@@ -7,13 +7,14 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BUNDLED_MODEL = "all-MiniLM-L6-v2"
+TELEGRAM_API = "https://api.telegram.org/bot"
 
 
 class ConfigError(Exception):
@@ -64,6 +65,21 @@ class Settings(BaseSettings):
         "We keep this conversation to answer you and improve our service. "
         "Reply 'delete my data' at any time to erase it."
     )
+    public_base_url: str | None = None
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=0, le=65535)
+    worker_concurrency: int = Field(32, ge=1, le=1000)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_mode: Literal["auto", "webhook", "polling"] = "auto"
+    telegram_api_url: str = TELEGRAM_API
+
+    twilio_account_sid: str | None = None
+    twilio_auth_token: SecretStr | None = None
+    twilio_whatsapp_from: str | None = None
+    twilio_api_url: str | None = None
+    twilio_rate_per_second: float = Field(10.0, gt=0)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 
@@ -94,6 +110,20 @@ class Settings(BaseSettings):
             raise ValueError("expected an email address such as staff@example.com")
         return value
 
+    @field_validator("twilio_account_sid")
+    @classmethod
+    def _twilio_sid(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
+            raise ValueError("expected the Account SID from the Twilio console: AC + 32 hex digits")
+        return value
+
+    @field_validator("twilio_whatsapp_from")
+    @classmethod
+    def _whatsapp_number(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"(whatsapp:)?\+[1-9][0-9]{6,14}", value):
+            raise ValueError("expected the sender in E.164 form, e.g. whatsapp:+6591234567")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _postgres_scheme(cls, value: SecretStr | None) -> SecretStr | None:
@@ -112,12 +142,38 @@ class Settings(BaseSettings):
             raise ValueError("expected a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator("openai_base_url", "qdrant_url")
+    @field_validator(
+        "openai_base_url", "qdrant_url", "public_base_url", "telegram_api_url", "twilio_api_url"
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
             raise ValueError("expected an http:// or https:// URL")
         return value
+
+    @model_validator(mode="after")
+    def _channels_consistent(self) -> Settings:
+        problems = _channel_problems(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    @property
+    def telegram_enabled(self) -> bool:
+        """Whether the Telegram channel is configured."""
+        return self.telegram_bot_token is not None
+
+    @property
+    def telegram_uses_webhook(self) -> bool:
+        """Webhook when asked, or by default when there is a public URL; else long polling."""
+        if self.telegram_mode == "auto":
+            return self.public_base_url is not None
+        return self.telegram_mode == "webhook"
+
+    @property
+    def whatsapp_enabled(self) -> bool:
+        """Whether the WhatsApp (Twilio) channel is configured."""
+        return self.twilio_account_sid is not None
 
     @property
     def schedule(self) -> WeeklySchedule:
@@ -144,7 +200,46 @@ class Settings(BaseSettings):
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
 
 
-_SECRET_FIELDS = {"database_url", "redis_url", "qdrant_api_key", "openai_api_key"}
+_SECRET_FIELDS = {
+    "database_url",
+    "redis_url",
+    "qdrant_api_key",
+    "openai_api_key",
+    "telegram_bot_token",
+    "twilio_auth_token",
+}
+_TWILIO_FIELDS = ("twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from")
+
+
+def _channel_problems(s: Settings) -> list[str]:
+    """Channel settings that are incomplete or contradict each other, one line each."""
+    problems = []
+    missing = [name.upper() for name in _TWILIO_FIELDS if getattr(s, name) is None]
+    if 0 < len(missing) < len(_TWILIO_FIELDS):
+        problems.append(f"WhatsApp through Twilio needs {', '.join(missing)} as well")
+    if not missing and s.public_base_url is None:
+        problems.append(
+            "WhatsApp through Twilio needs PUBLIC_BASE_URL: Twilio delivers messages only to a "
+            "webhook it can reach, e.g. https://bot.example.com"
+        )
+    if s.telegram_mode != "auto" and s.telegram_bot_token is None:
+        problems.append(f"TELEGRAM_MODE={s.telegram_mode} is set but TELEGRAM_BOT_TOKEN is not")
+    if s.telegram_mode == "webhook" and s.public_base_url is None:
+        problems.append(
+            "TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL (or use TELEGRAM_MODE=polling)"
+        )
+    if (
+        s.telegram_bot_token is not None
+        and s.telegram_uses_webhook
+        and s.telegram_api_url == TELEGRAM_API
+        and s.public_base_url is not None
+        and not s.public_base_url.startswith("https://")
+    ):
+        problems.append(
+            "Telegram sends webhooks only to https:// URLs: set PUBLIC_BASE_URL to an https:// "
+            "address or use TELEGRAM_MODE=polling"
+        )
+    return problems
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -159,7 +254,10 @@ def describe_errors(error: ValidationError) -> str:
     """One line per problem: setting name, offending value (never a secret), expectation."""
     lines = []
     for item in error.errors():
-        name = str(item["loc"][0]) if item["loc"] else "settings"
+        if not item["loc"]:  # a check across several settings, already phrased per line
+            lines.append(str(item["msg"]).removeprefix("Value error, "))
+            continue
+        name = str(item["loc"][0])
         shown = "<hidden>" if name in _SECRET_FIELDS else repr(item.get("input"))
         message = str(item["msg"]).removeprefix("Value error, ")
         lines.append(f"Setting {name.upper()}={shown} is invalid: {message}")

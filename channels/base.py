@@ -35,13 +35,25 @@ class PayloadError(ValueError):
 
 
 class SendError(Exception):
-    """Sending failed; `retryable` says whether trying again later can help."""
+    """Sending failed; `retryable` says whether trying again later can help.
 
-    def __init__(self, reason: str, retryable: bool, retry_after: float | None = None) -> None:
+    `parts_sent` counts the parts of a split reply the provider had already accepted; such a
+    reply is never retried, since the customer would get those parts twice.
+    """
+
+    def __init__(
+        self,
+        reason: str,
+        retryable: bool,
+        retry_after: float | None = None,
+        *,
+        parts_sent: int = 0,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.retryable = retryable
+        self.retryable = retryable and parts_sent == 0
         self.retry_after = retry_after
+        self.parts_sent = parts_sent
 
 
 class ChannelSender(Protocol):

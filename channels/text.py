@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+")
+_SENTENCE_END = re.compile("(?<=[.!?\u3002\uff01\uff1f])\\s+")
 
 
 def split_text(text: str, limit: int) -> list[str]:

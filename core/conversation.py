@@ -89,6 +89,7 @@ class ConversationCore:
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
             history = tuple(claim.history(record.conversation_id))
+            message = _numbered_choice(message, history)
             composition, confidence = await self._answer(message, record, history)
             reply = Reply(
                 conversation_id=record.conversation_id,
@@ -98,8 +99,9 @@ class ConversationCore:
                 choices=composition.choices,
                 source_entry_ids=composition.source_entry_ids,
             )
-            await self._store.record_reply(record, reply, confidence, message.text[:500])
-            turns = [Turn("customer", message.text), Turn("bot", reply.text)]
+            address = message.reply_to or message.external_user_id
+            await self._store.record_reply(record, reply, address, confidence, message.text[:500])
+            turns = [Turn("customer", message.text), Turn("bot", reply.text, reply.choices)]
             await claim.finish(record.conversation_id, turns)
         if record.closed_conversation is not None and self._summaries is not None:
             # Once per conversation, after the customer's lock is released.
@@ -128,6 +130,19 @@ class ConversationCore:
         ranking = _prefer_choice(ranking, message.choice_entry_id)
         request = ComposeRequest(message.text, ranking, history, profile)
         return await self._composer.compose(request), ranking.confidence
+
+
+def _numbered_choice(message: InboundMessage, history: tuple[Turn, ...]) -> InboundMessage:
+    """A bare number answering the bot's numbered options picks that option."""
+    text = message.text.strip().rstrip(".")
+    if message.choice_entry_id is not None or not text.isdigit() or not history:
+        return message
+    last = history[-1]
+    number = int(text)
+    if last.role != "bot" or not 1 <= number <= len(last.choices):
+        return message
+    picked = last.choices[number - 1]
+    return replace(message, text=picked.label, choice_entry_id=picked.entry_id)
 
 
 def _prefer_choice(ranking: Ranking, entry_id: str | None) -> Ranking:

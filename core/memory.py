@@ -17,6 +17,8 @@ from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from core.messages import Choice
+
 
 @dataclass(frozen=True, slots=True)
 class Turn:
@@ -24,6 +26,8 @@ class Turn:
 
     role: str  # "customer" or "bot"
     text: str
+    choices: tuple[Choice, ...] = ()
+    """The numbered options a bot turn offered, so a reply of "2" can pick one."""
 
 
 class Claim(Protocol):
@@ -85,11 +89,25 @@ class _RedisClaim:
 
     def history(self, conversation_id: int) -> list[Turn]:
         """Recent turns of this conversation, oldest first."""
-        return [Turn(t["r"], t["t"]) for t in self._turns if t["c"] == conversation_id]
+        return [
+            Turn(t["r"], t["t"], tuple(Choice(label, entry) for label, entry in t.get("ch", ())))
+            for t in self._turns
+            if t["c"] == conversation_id
+        ]
 
     async def finish(self, conversation_id: int, turns: list[Turn]) -> None:
         """Remember new turns (possibly none), mark the message handled, release the lock."""
-        encoded = [json.dumps({"c": conversation_id, "r": t.role, "t": t.text}) for t in turns]
+        encoded = [
+            json.dumps(
+                {
+                    "c": conversation_id,
+                    "r": t.role,
+                    "t": t.text,
+                    "ch": [[c.label, c.entry_id] for c in t.choices],
+                }
+            )
+            for t in turns
+        ]
         m = self._memory
         await m.finish_script(
             keys=self._keys,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -36,6 +37,14 @@ class InboundRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class RecordedReply:
+    """Ids of a stored reply and of the escalation it opened, if any."""
+
+    message_id: int
+    escalation_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeDocumentRow:
     """A knowledge file as the database remembers it."""
 
@@ -55,9 +64,9 @@ class ConversationStore(Protocol):
         ...
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, confidence: float, detail: str
-    ) -> int | None:
-        """Store the reply and its conversation state; return the escalation id if it escalates."""
+        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+    ) -> RecordedReply:
+        """Store the reply as a pending outbound message to `address`, with conversation state."""
         ...
 
 
@@ -125,20 +134,25 @@ class PostgresStore:
         )
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, confidence: float, detail: str
-    ) -> int | None:
-        """Store the reply and its conversation state; return the escalation id if it escalates."""
-        escalation_id = await self._pool.fetchval(
-            "SELECT record_reply($1, $2, $3, $4, $5, $6, $7)",
+        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+    ) -> RecordedReply:
+        """Store the reply as a pending outbound message to `address`, with conversation state."""
+        choices = [{"label": c.label, "entry_id": c.entry_id} for c in reply.choices]
+        row = await self._pool.fetchrow(
+            "SELECT * FROM record_reply($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)",
             record.conversation_id,
+            record.message_id,
+            address,
             reply.text,
+            json.dumps(choices),
             confidence,
             reply.escalate,
             list(reply.source_entry_ids),
             reply.reason,
             detail,
         )
-        return int(escalation_id) if escalation_id is not None else None
+        assert row is not None  # the function always returns one row
+        return RecordedReply(row["message_id"], row["escalation_id"])
 
     async def get_document(self, path: str) -> KnowledgeDocumentRow | None:
         """Return the stored row for a path, if any."""

@@ -9,7 +9,7 @@ from core.knowledge import Chunk, ChunkKind
 from core.memory import Turn
 from core.messages import InboundMessage, Reply
 from core.ranking import RankedEntry, Ranking
-from core.store import ContactProfile, InboundRecord
+from core.store import ContactProfile, InboundRecord, RecordedReply
 
 
 def chunk(
@@ -39,6 +39,7 @@ class FakeStore:
         self.seen: set[tuple[str, str]] = set()
         self.contacts: dict[tuple[str, str], int] = {}
         self.replies: list[Reply] = []
+        self.addresses: list[str] = []
         self.escalations: list[tuple[int, str]] = []
         self.status = "bot"
 
@@ -54,13 +55,14 @@ class FakeStore:
         return InboundRecord(len(self.seen), contact_id, self.status, 0, profile)
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, confidence: float, detail: str
-    ) -> int | None:
+        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+    ) -> RecordedReply:
         self.replies.append(reply)
+        self.addresses.append(address)
         if not reply.escalate:
-            return None
+            return RecordedReply(len(self.replies), None)
         self.escalations.append((record.conversation_id, reply.reason or "unknown"))
-        return len(self.escalations)
+        return RecordedReply(len(self.replies), len(self.escalations))
 
 
 class FakeClaim:

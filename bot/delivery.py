@@ -1,0 +1,112 @@
+"""Send stored replies through their channel, with retries and backoff, and record the outcome."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+
+import structlog
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from bot.metrics import Metrics
+from channels.base import ChannelSender, SendError
+from core.messages import ChannelName, InboundMessage
+from core.outbox import OutboundItem, Outbox
+
+log = structlog.get_logger(__name__)
+
+
+class Delivery:
+    """Sends every unsent reply to an inbound message; exactly one sender holds each at a time."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        senders: Mapping[ChannelName, ChannelSender],
+        metrics: Metrics,
+        attempts: int = 6,
+        max_backoff_seconds: float = 30.0,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self._outbox = outbox
+        self._senders = senders
+        self._metrics = metrics
+        self._attempts = attempts
+        self._max_backoff = max_backoff_seconds
+        # Longer than every retry together, so no one else takes a reply we are still trying.
+        self._lease = lease
+
+    async def deliver(self, message: InboundMessage) -> bool:
+        """Send what is owed for this message; False when another sender is busy with it."""
+        sender = self._senders.get(message.channel)
+        if sender is not None:
+            await sender.acknowledge(message)
+        claimed = await self._outbox.claim_replies(
+            message.channel.value, message.provider_message_id, self._lease
+        )
+        for item in claimed.items:
+            await self._send(item, message, sender)
+        return not claimed.busy
+
+    async def _send(
+        self, item: OutboundItem, message: InboundMessage, sender: ChannelSender | None
+    ) -> None:
+        """Send one reply with retries; record success or the final failure with its reason."""
+        channel = message.channel.value
+        if sender is None:
+            await self._fail(item, channel, f"no sender configured for {channel}", partial=False)
+            return
+        started = time.perf_counter()
+        try:
+            ids = await self._with_retries(item, sender, channel)
+        except SendError as error:
+            await self._fail(item, channel, error.reason, partial=error.parts_sent > 0)
+            return
+        except asyncio.CancelledError:
+            # Shutting down: give the reply back so the next worker sends it promptly.
+            await asyncio.shield(self._outbox.release(item.message_id))
+            raise
+        await self._outbox.mark_sent(item.message_id, ids)
+        self._metrics.sent.labels(channel).inc()
+        self._metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
+        waited = (datetime.now(UTC) - message.received_at).total_seconds()
+        self._metrics.end_to_end_seconds.labels(channel).observe(max(waited, 0.0))
+        log.info("reply_sent", channel=channel, message_id=item.message_id, parts=len(ids))
+
+    async def _with_retries(
+        self, item: OutboundItem, sender: ChannelSender, channel: str
+    ) -> list[str]:
+        """Call the sender until it succeeds, fails for good, or attempts run out."""
+        exponential = wait_random_exponential(multiplier=0.5, max=self._max_backoff)
+
+        def wait(state: RetryCallState) -> float:
+            error = state.outcome.exception() if state.outcome else None
+            if isinstance(error, SendError) and error.retry_after is not None:
+                return error.retry_after  # the provider said how long; waiting less is useless
+            return float(exponential(state))
+
+        def before_sleep(state: RetryCallState) -> None:
+            self._metrics.send_retries.labels(channel).inc()
+            error = state.outcome.exception() if state.outcome else None
+            log.warning("send_retry", channel=channel, message_id=item.message_id, error=str(error))
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: isinstance(e, SendError) and e.retryable),
+            stop=stop_after_attempt(self._attempts),
+            wait=wait,
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await sender.send(item.address, item.text, item.choices)
+        raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def _fail(self, item: OutboundItem, channel: str, reason: str, partial: bool) -> None:
+        """Record a reply that could not be sent, loudly."""
+        await self._outbox.mark_failed(item.message_id, reason, partial)
+        self._metrics.send_failures.labels(channel).inc()
+        log.error("send_failed", channel=channel, message_id=item.message_id, reason=reason)

@@ -1,0 +1,69 @@
+"""Where parsed provider events go: messages to the queue, delivery reports to the outbox."""
+
+from __future__ import annotations
+
+import structlog
+
+from bot.metrics import Metrics
+from bot.queue import InboundQueue
+from channels.base import DeliveryStatus, Ignored, Parsed
+from core.messages import ChannelName, InboundMessage
+from core.outbox import Outbox
+
+log = structlog.get_logger(__name__)
+
+
+class Ingress:
+    """Accepts every parse outcome of every channel; never answers anything itself."""
+
+    def __init__(self, queue: InboundQueue, outbox: Outbox, metrics: Metrics) -> None:
+        self._queue = queue
+        self._outbox = outbox
+        self._metrics = metrics
+
+    async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
+        """Queue a message, apply a delivery report, or record why an event is ignored."""
+        if isinstance(parsed, InboundMessage):
+            entry_id = await self._queue.enqueue(parsed)
+            self._metrics.received.labels(channel.value).inc()
+            log.info(
+                "message_queued",
+                channel=channel.value,
+                id=parsed.provider_message_id,
+                entry=entry_id,
+                attachments=len(parsed.attachments),
+            )
+            return "queued"
+        if isinstance(parsed, DeliveryStatus):
+            changed = await self._outbox.record_status(
+                channel.value,
+                parsed.provider_message_id,
+                parsed.status,
+                parsed.error_code,
+                parsed.error_message,
+            )
+            self._metrics.status_updates.labels(channel.value, parsed.status).inc()
+            level = log.warning if parsed.error_code else log.info
+            level(
+                "delivery_status",
+                channel=channel.value,
+                id=parsed.provider_message_id,
+                status=parsed.status,
+                error_code=parsed.error_code,
+                applied=changed,
+            )
+            return "status"
+        self._ignore(channel, parsed)
+        return "ignored"
+
+    def _ignore(self, channel: ChannelName, ignored: Ignored) -> None:
+        """Count and log an event we deliberately do not answer."""
+        self._metrics.ignored.labels(channel.value, ignored.reason).inc()
+        log.info(
+            "event_ignored", channel=channel.value, reason=ignored.reason, detail=ignored.detail
+        )
+
+    def reject(self, channel: ChannelName, reason: str) -> None:
+        """Count and log a webhook call refused before parsing."""
+        self._metrics.rejected.labels(channel.value, reason).inc()
+        log.warning("webhook_rejected", channel=channel.value, reason=reason)

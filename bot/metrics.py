@@ -1,0 +1,79 @@
+"""Prometheus metrics for one process: messages in and out, failures, queue depth, latencies."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+
+
+class Metrics:
+    """Every metric the bot exports, on a registry of its own (tests build several)."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.received = Counter(
+            "bot_messages_received", "Inbound messages queued", ["channel"], registry=r
+        )
+        self.ignored = Counter(
+            "bot_updates_ignored",
+            "Provider events deliberately not answered",
+            ["channel", "reason"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "bot_webhooks_rejected", "Webhook calls refused", ["channel", "reason"], registry=r
+        )
+        self.sent = Counter("bot_messages_sent", "Replies sent", ["channel"], registry=r)
+        self.send_failures = Counter(
+            "bot_send_failures", "Replies that could not be sent", ["channel"], registry=r
+        )
+        self.send_retries = Counter(
+            "bot_send_retries", "Send attempts retried", ["channel"], registry=r
+        )
+        self.processing_errors = Counter(
+            "bot_processing_errors", "Queue entries whose handling raised", registry=r
+        )
+        self.dead_letters = Counter(
+            "bot_dead_letters", "Queue entries given up on after repeated errors", registry=r
+        )
+        self.status_updates = Counter(
+            "bot_delivery_status", "Provider delivery reports", ["channel", "status"], registry=r
+        )
+        self.queue_depth = Gauge("bot_queue_depth", "Inbound entries not yet done", registry=r)
+        self.ack_seconds = Histogram(
+            "bot_webhook_seconds",
+            "Webhook handling time",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.handle_seconds = Histogram(
+            "bot_core_seconds",
+            "Conversation core time per message",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.send_seconds = Histogram(
+            "bot_send_seconds",
+            "Provider send time per reply",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.end_to_end_seconds = Histogram(
+            "bot_end_to_end_seconds",
+            "From queueing to the reply accepted by the provider",
+            ["channel"],
+            buckets=_LATENCY_BUCKETS,
+            registry=r,
+        )
+
+    def render(self) -> bytes:
+        """The text exposition format."""
+        return generate_latest(self.registry)

@@ -1,0 +1,119 @@
+"""A running bot process: channels, inbound queue, workers and (for `serve`) the web server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from types import TracebackType
+
+import structlog
+from aiohttp import web
+
+from bot.channel_setup import Channels, open_channels
+from bot.delivery import Delivery
+from bot.ingress import Ingress
+from bot.metrics import Metrics
+from bot.queue import InboundQueue
+from bot.server import build_app
+from bot.services import Services
+from bot.worker import Worker
+from core.outbox import PostgresOutbox
+
+log = structlog.get_logger(__name__)
+
+
+class Runtime:
+    """Everything one `bot serve` or `bot worker` process runs, started and stopped in order."""
+
+    def __init__(self, services: Services, listen: bool, workers: int) -> None:
+        self.services = services
+        self._listen = listen
+        self._worker_count = workers
+        self._stack = AsyncExitStack()
+        self.metrics = Metrics()
+        storage = services.storage
+        self.queue = InboundQueue(storage.redis)
+        self.outbox = PostgresOutbox(storage.pool)
+        self.ingress = Ingress(self.queue, self.outbox, self.metrics)
+        self.channels = Channels()
+        self.app: web.Application | None = None
+        self.port: int | None = None
+
+    async def __aenter__(self) -> Runtime:
+        try:
+            await self._start()
+        except BaseException:
+            await self._stack.aclose()
+            raise
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._stack.aclose()
+
+    async def _start(self) -> None:
+        """Open channels and, when listening, the web server."""
+        s = self.services.settings
+        storage = self.services.storage
+        await self.queue.ensure_group()
+        self.channels = await open_channels(
+            s, self._stack, self.ingress, self.metrics, storage.pool, storage.redis, self._listen
+        )
+        if not self._listen:
+            return
+        self.app = build_app(self.channels.routes, self._checks(), self.metrics, self.queue)
+        runner = web.AppRunner(self.app, access_log=None)
+        await runner.setup()
+        self._stack.push_async_callback(runner.cleanup)
+        site = web.TCPSite(runner, s.host, s.port)
+        await site.start()
+        # With PORT=0 the system picks one; the runner knows which.
+        self.port = int(runner.addresses[0][1]) if runner.addresses else s.port
+
+    def _checks(self) -> dict[str, Callable[[], Awaitable[object]]]:
+        """Readiness probes: PostgreSQL, Redis and Qdrant each answer."""
+        storage = self.services.storage
+        return {
+            "postgresql": lambda: storage.pool.fetchval("SELECT 1"),
+            "redis": lambda: storage.redis.ping(),
+            "qdrant": storage.index.count,
+        }
+
+    def workers(self) -> list[Worker]:
+        """This process's queue consumers, each with a name unique across machines."""
+        delivery = Delivery(self.outbox, self.channels.senders, self.metrics)
+        base = f"{socket.gethostname()}-{os.getpid()}"
+        return [
+            Worker(
+                self.queue,
+                self.services.core.handle,
+                delivery,
+                self.metrics,
+                name=f"{base}-{n}",
+                concurrency=self.services.settings.worker_concurrency,
+            )
+            for n in range(self._worker_count)
+        ]
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run workers and pollers until `stop` is set."""
+        tasks = [asyncio.create_task(w.run(stop)) for w in self.workers()]
+        tasks += [asyncio.create_task(p.run(stop)) for p in self.channels.pollers]
+        if not tasks:
+            await stop.wait()
+            return
+        done, _ = await asyncio.wait(
+            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in done:
+            if task in tasks and task.exception() is not None:
+                log.error("runtime_task_failed", error=repr(task.exception()))
+                stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,129 @@
+"""Long polling for shops without a public HTTPS address; the offset survives restarts.
+
+Telegram allows one getUpdates caller per bot, so processes elect a single poller through a
+Redis lease. Each update is queued before the stored offset moves past it: a crash in between
+queues it again, and the queue's dedupe by provider message id drops the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import asyncpg
+import structlog
+from redis.asyncio import Redis
+from telegram import Bot
+from telegram.error import Conflict, RetryAfter, TelegramError
+
+from bot.ingress import Ingress
+from bot.stopping import sleep_or_stop
+from channels.base import PayloadError
+from channels.telegram import ALLOWED_UPDATES, parse_update
+from core.messages import ChannelName
+
+log = structlog.get_logger(__name__)
+OFFSET_KEY = "telegram:offset"
+LEASE_KEY = "telegram:poller"
+
+_RENEW = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
+"""
+
+
+class OffsetStore:
+    """The next update id to ask for, kept in PostgreSQL."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    async def load(self) -> int | None:
+        """The stored offset, if any."""
+        value = await self._pool.fetchval(
+            "SELECT value FROM channel_state WHERE key = $1", OFFSET_KEY
+        )
+        return int(value) if value is not None else None
+
+    async def save(self, offset: int) -> None:
+        """Remember the offset (never moving it backwards)."""
+        await self._pool.execute(
+            "INSERT INTO channel_state (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE"
+            " SET value = EXCLUDED.value, updated_at = now()"
+            " WHERE channel_state.value::bigint < EXCLUDED.value::bigint",
+            OFFSET_KEY,
+            str(offset),
+        )
+
+
+class TelegramPoller:
+    """Fetches updates with getUpdates and hands each to ingress."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        ingress: Ingress,
+        offsets: OffsetStore,
+        redis: Redis,
+        poll_timeout: int = 25,
+        lease_seconds: float = 60.0,
+    ) -> None:
+        self._bot = bot
+        self._ingress = ingress
+        self._offsets = offsets
+        self._poll_timeout = poll_timeout
+        self._lease_ms = int(lease_seconds * 1000)
+        self._renew = redis.register_script(_RENEW)
+        self._token = uuid.uuid4().hex
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until `stop` is set, while this process holds the poller lease."""
+        # getUpdates is refused while a webhook is set.
+        await self._bot.delete_webhook(drop_pending_updates=False)
+        backoff = 1.0
+        while not stop.is_set():
+            if not await self._renew(keys=[LEASE_KEY], args=[self._token, self._lease_ms]):
+                await sleep_or_stop(stop, 5.0)  # another process polls; stand by
+                continue
+            try:
+                await self.poll_once()
+                backoff = 1.0
+            except RetryAfter as error:
+                await sleep_or_stop(stop, _seconds(error.retry_after))
+            except Conflict:
+                log.warning("telegram_poll_conflict", hint="another getUpdates caller or webhook")
+                await sleep_or_stop(stop, 5.0)
+            except TelegramError as error:
+                log.warning("telegram_poll_failed", error=str(error), retry_in=backoff)
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 60.0)
+
+    async def poll_once(self) -> int:
+        """Fetch one batch of updates, queue them, store the new offset; return how many."""
+        offset = await self._offsets.load()
+        updates = await self._bot.get_updates(
+            offset=offset,
+            timeout=self._poll_timeout,
+            allowed_updates=ALLOWED_UPDATES,
+        )
+        for update in updates:
+            data = update.to_dict()
+            try:
+                parsed = parse_update(data, self._bot.username, self._bot.id)
+            except PayloadError as error:
+                self._ingress.reject(ChannelName.TELEGRAM, "bad_payload")
+                log.warning(
+                    "telegram_update_unreadable", update_id=update.update_id, error=str(error)
+                )
+            else:
+                await self._ingress.accept(ChannelName.TELEGRAM, parsed)
+            await self._offsets.save(update.update_id + 1)
+        return len(updates)
+
+
+def _seconds(value: object) -> float:
+    """PTB gives retry_after as seconds or a timedelta, depending on version and settings."""
+    total = getattr(value, "total_seconds", None)
+    return float(total()) if callable(total) else float(value)  # type: ignore[arg-type]

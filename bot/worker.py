@@ -1,0 +1,149 @@
+"""Workers: read the inbound queue, run the conversation core, send, then acknowledge."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from bot.delivery import Delivery
+from bot.metrics import Metrics
+from bot.queue import Entry, InboundQueue
+from bot.stopping import sleep_or_stop
+from core.messages import InboundMessage, Reply
+
+log = structlog.get_logger(__name__)
+Handler = Callable[[InboundMessage], Awaitable[Reply | None]]
+
+
+class Worker:
+    """One consumer of the inbound stream, handling up to `concurrency` entries at once."""
+
+    def __init__(
+        self,
+        queue: InboundQueue,
+        handle: Handler,
+        delivery: Delivery,
+        metrics: Metrics,
+        name: str,
+        concurrency: int = 32,
+        reclaim_after_seconds: float = 30.0,
+        max_attempts: int = 5,
+        order_wait_seconds: float = 90.0,
+    ) -> None:
+        self._queue = queue
+        self._handle = handle
+        self._delivery = delivery
+        self._metrics = metrics
+        self.name = name
+        self._slots = asyncio.Semaphore(concurrency)
+        self._concurrency = concurrency
+        self._reclaim_ms = int(reclaim_after_seconds * 1000)
+        self._max_attempts = max_attempts
+        # Longer than reclaiming takes, so an earlier entry of a dead worker gets its turn first.
+        self._order_wait = order_wait_seconds
+        self._tasks: set[asyncio.Task[None]] = set()
+        # Within this process, one customer's entries chain on each other (see _run_entry).
+        self._tails: dict[str, asyncio.Task[None]] = {}
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work until `stop` is set, then finish what is in hand."""
+        await self._queue.ensure_group()
+        reclaimer = asyncio.create_task(self._reclaim_loop(stop))
+        try:
+            while not stop.is_set():
+                await self._slots.acquire()
+                self._slots.release()
+                free = self._free_slots()
+                entries = await self._queue.read(self.name, count=free, block_ms=500)
+                for entry in entries:
+                    await self._start(entry)
+        finally:
+            reclaimer.cancel()
+            await asyncio.gather(reclaimer, return_exceptions=True)
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def _free_slots(self) -> int:
+        """How many more entries this worker can take now (at least one)."""
+        return max(1, self._concurrency - len(self._tasks))
+
+    async def _reclaim_loop(self, stop: asyncio.Event) -> None:
+        """Periodically take over entries that a dead or stuck worker left pending."""
+        while not stop.is_set():
+            try:
+                entries = await self._queue.reclaim(
+                    self.name, self._reclaim_ms, count=self._concurrency
+                )
+                for entry in entries:
+                    log.warning("entry_reclaimed", entry=entry.entry_id, worker=self.name)
+                    await self._start(entry)
+            except Exception:
+                log.exception("reclaim_failed", worker=self.name)
+            await sleep_or_stop(stop, self._reclaim_ms / 2000)
+
+    async def _start(self, entry: Entry) -> None:
+        """Run an entry in the background once a slot is free, after its customer's earlier ones."""
+        await self._slots.acquire()
+        previous = self._tails.get(entry.order_key)
+        task = asyncio.create_task(self._run_entry(entry, previous))
+        self._tails[entry.order_key] = task
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._finished(t, entry.order_key))
+
+    def _finished(self, task: asyncio.Task[None], key: str) -> None:
+        """Free the slot and forget the task."""
+        self._tasks.discard(task)
+        self._slots.release()
+        if self._tails.get(key) is task:
+            del self._tails[key]
+
+    async def _run_entry(self, entry: Entry, previous: asyncio.Task[None] | None) -> None:
+        """Handle one entry inside its own error boundary."""
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            await self._process(entry)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            self._metrics.processing_errors.inc()
+            attempts = await self._queue.failed_attempt(entry)
+            log.exception("entry_failed", entry=entry.entry_id, attempts=attempts)
+            if attempts >= self._max_attempts:
+                self._metrics.dead_letters.inc()
+                await self._queue.dead_letter(entry, f"{type(error).__name__}: {error}")
+            # Otherwise the entry stays pending and is reclaimed for another try.
+
+    async def _process(self, entry: Entry) -> None:
+        """Core, then delivery, then acknowledge; leave the entry pending if not done."""
+        message = entry.message
+        if message is None:
+            self._metrics.dead_letters.inc()
+            log.error("entry_undecodable", entry=entry.entry_id, raw=entry.raw[:200])
+            await self._queue.dead_letter(entry, "undecodable")
+            return
+        if not await self._wait_turn(entry):
+            log.warning("order_wait_expired", entry=entry.entry_id)
+        channel = message.channel.value
+        started = time.perf_counter()
+        await self._handle(message)
+        self._metrics.handle_seconds.labels(channel).observe(time.perf_counter() - started)
+        if await self._delivery.deliver(message):
+            await self._queue.done(entry)
+        else:
+            # Another worker holds this reply's lease (a redelivered duplicate): let it finish.
+            log.info("reply_in_flight_elsewhere", entry=entry.entry_id)
+
+    async def _wait_turn(self, entry: Entry) -> bool:
+        """Wait until this is the customer's earliest queued entry; False if it took too long."""
+        deadline = time.monotonic() + self._order_wait
+        delay = 0.01
+        while not await self._queue.is_next(entry):
+            if time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 1.0)
+        return True
