@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 
@@ -29,6 +30,9 @@ from channels.base import ChannelSender
 from channels.telegram import ALLOWED_UPDATES, TelegramSender, webhook_secret
 from channels.whatsapp import WhatsAppSender
 from core.messages import ChannelName
+
+# PTB reports retry_after as a timedelta with this on, and warns about plain seconds without it.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
 @dataclass

@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
     worker_concurrency: int = Field(32, ge=1, le=1000)
+    # A queue entry idle this long is taken over by another worker (its worker died).
+    reclaim_after_seconds: float = Field(30.0, gt=0)
+    # A reply being sent is held this long; longer than every retry of one send together.
+    send_lease_seconds: float = Field(600.0, gt=0)
 
     telegram_bot_token: SecretStr | None = None
     telegram_mode: Literal["auto", "webhook", "polling"] = "auto"

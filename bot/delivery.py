@@ -17,6 +17,7 @@ from core.messages import ChannelName, InboundMessage
 from core.outbox import OutboundItem, Outbox
 
 log = structlog.get_logger(__name__)
+MAX_RETRY_AFTER_SECONDS = 60.0
 
 
 class Delivery:
@@ -29,7 +30,7 @@ class Delivery:
         metrics: Metrics,
         attempts: int = 6,
         max_backoff_seconds: float = 30.0,
-        lease: timedelta = timedelta(minutes=5),
+        lease: timedelta = timedelta(minutes=10),
     ) -> None:
         self._outbox = outbox
         self._senders = senders
@@ -85,7 +86,9 @@ class Delivery:
         def wait(state: RetryCallState) -> float:
             error = state.outcome.exception() if state.outcome else None
             if isinstance(error, SendError) and error.retry_after is not None:
-                return error.retry_after  # the provider said how long; waiting less is useless
+                # The provider said how long; waiting less is useless. Capped so that all
+                # attempts together stay well inside the lease.
+                return min(error.retry_after, MAX_RETRY_AFTER_SECONDS)
             return float(exponential(state))
 
         def before_sleep(state: RetryCallState) -> None:

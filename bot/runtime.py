@@ -7,12 +7,14 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
+from datetime import timedelta
 from types import TracebackType
 
 import structlog
 from aiohttp import web
 
 from bot.channel_setup import Channels, open_channels
+from bot.config import Settings
 from bot.delivery import Delivery
 from bot.ingress import Ingress
 from bot.metrics import Metrics
@@ -28,8 +30,12 @@ log = structlog.get_logger(__name__)
 class Runtime:
     """Everything one `bot serve` or `bot worker` process runs, started and stopped in order."""
 
-    def __init__(self, services: Services, listen: bool, workers: int) -> None:
+    def __init__(
+        self, services: Services, listen: bool, workers: int, settings: Settings | None = None
+    ) -> None:
         self.services = services
+        # Channel and server settings; the services' own by default.
+        self.settings = settings or services.settings
         self._listen = listen
         self._worker_count = workers
         self._stack = AsyncExitStack()
@@ -60,7 +66,7 @@ class Runtime:
 
     async def _start(self) -> None:
         """Open channels and, when listening, the web server."""
-        s = self.services.settings
+        s = self.settings
         storage = self.services.storage
         await self.queue.ensure_group()
         self.channels = await open_channels(
@@ -88,7 +94,13 @@ class Runtime:
 
     def workers(self) -> list[Worker]:
         """This process's queue consumers, each with a name unique across machines."""
-        delivery = Delivery(self.outbox, self.channels.senders, self.metrics)
+        s = self.settings
+        delivery = Delivery(
+            self.outbox,
+            self.channels.senders,
+            self.metrics,
+            lease=timedelta(seconds=s.send_lease_seconds),
+        )
         base = f"{socket.gethostname()}-{os.getpid()}"
         return [
             Worker(
@@ -97,7 +109,8 @@ class Runtime:
                 delivery,
                 self.metrics,
                 name=f"{base}-{n}",
-                concurrency=self.services.settings.worker_concurrency,
+                concurrency=s.worker_concurrency,
+                reclaim_after_seconds=s.reclaim_after_seconds,
             )
             for n in range(self._worker_count)
         ]

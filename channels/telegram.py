@@ -1,0 +1,326 @@
+"""Telegram channel: Bot API updates to InboundMessage, and replies back through PTB's async Bot.
+
+Policy on edits: edited_message and edited_channel_post are Ignored("edited"). The original was
+already answered, and a customer who changes the question usually sends it again as a new message.
+Groups are answered only when addressed (a mention of the bot, `/command@bot`, a text_mention of
+the bot, or a reply to one of the bot's messages); the reply then quotes the customer's message.
+A bare mention with nothing else becomes "hello", so the core greets.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import re
+import warnings
+from collections import OrderedDict
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+import structlog
+from aiolimiter import AsyncLimiter
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    ReplyParameters,
+    Update,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
+from telegram.warnings import PTBDeprecationWarning
+
+from channels.base import Ignored, Parsed, PayloadError, SendError
+from channels.text import split_text
+from core.messages import Attachment, ChannelName, Choice, InboundMessage
+
+log = structlog.get_logger(__name__)
+
+# What set_webhook/get_updates ask for: what we answer, plus what is worth logging as ignored.
+ALLOWED_UPDATES: Final[list[str]] = [
+    "message", "edited_message", "callback_query", "my_chat_member", "channel_post",
+]  # fmt: skip
+MAX_MESSAGE_CHARS: Final = 4096
+_COMMANDS: Final = {"start": "hello", "help": "help", "human": "/human"}
+_GROUPS: Final = frozenset({"group", "supergroup"})
+_SERVICE: Final = (
+    "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo",
+    "delete_chat_photo", "group_chat_created", "supergroup_chat_created", "migrate_to_chat_id",
+    "migrate_from_chat_id", "pinned_message", "message_auto_delete_timer_changed",
+    "forum_topic_created", "forum_topic_closed", "forum_topic_reopened", "video_chat_started",
+    "video_chat_ended", "write_access_allowed", "users_shared", "chat_shared",
+)  # fmt: skip
+_MAX_CHAT_LIMITERS: Final = 10_000
+
+
+def webhook_secret(token: str) -> str:
+    """Derive the webhook secret_token from the bot token, so every process agrees on it."""
+    return hmac.new(token.encode(), b"telegram-webhook-secret", hashlib.sha256).hexdigest()
+
+
+def parse_update(data: dict[str, Any], bot_username: str | None, bot_id: int | None) -> Parsed:
+    """Turn one Bot API Update into a message to answer, or say why it is ignored."""
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise PayloadError("not a Telegram Update: no integer update_id")
+    try:
+        update = Update.de_json(_legacy_compatible(data), bot=None)
+        return _classify(update, (bot_username or "").lstrip("@").lower(), bot_id)
+    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        raise PayloadError(f"malformed Telegram Update: {exc!r}") from exc
+
+
+_USER_KEYS = {"from", "user", "forward_from", "via_bot", "new_chat_member", "left_chat_member"}
+_CHAT_KEYS = {"chat", "sender_chat", "forward_from_chat"}
+
+
+def _legacy_compatible(value: Any, key: str = "") -> Any:
+    """Fill fields that older Bot API versions (and the official docs' examples) left out.
+
+    PTB requires them: a user without `is_bot` is a person (bots have carried the flag since
+    Bot API 3.0), a chat's type follows from its id, and a file's unique id defaults to its id.
+    """
+    if isinstance(value, list):
+        return [_legacy_compatible(item, key) for item in value]
+    if not isinstance(value, dict):
+        return value
+    fixed = {k: _legacy_compatible(item, k) for k, item in value.items()}
+    if key in _USER_KEYS:
+        fixed.setdefault("is_bot", False)
+    if key in _CHAT_KEYS and isinstance(fixed.get("id"), int):
+        chat_id = fixed["id"]
+        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -(10**12) else "group"
+        fixed.setdefault("type", kind)
+    if key == "callback_query":
+        fixed.setdefault("chat_instance", "")
+    if "file_id" in fixed:
+        fixed.setdefault("file_unique_id", fixed["file_id"])
+    return fixed
+
+
+def _classify(update: Update, username: str, bot_id: int | None) -> Parsed:
+    if update.message is not None:
+        return _parse_message(update.message, username, bot_id)
+    if (edited := update.edited_message or update.edited_channel_post) is not None:
+        return Ignored("edited", f"{edited.chat.id}:{edited.message_id}")
+    if update.callback_query is not None:
+        return _parse_callback(update.callback_query)
+    kind = next((str(k) for k in Update.ALL_TYPES if getattr(update, k, None) is not None), None)
+    if kind is None:
+        return Ignored("unknown_update", ",".join(sorted(update.api_kwargs)) or None)
+    return Ignored(kind)
+
+
+def _parse_message(msg: Message, username: str, bot_id: int | None) -> Parsed:
+    user, chat = msg.from_user, msg.chat
+    if user is None or user.is_bot:
+        return Ignored("from_bot" if user else "no_sender", f"{chat.id}:{msg.message_id}")
+    if chat.type not in _GROUPS and chat.type != "private":
+        return Ignored(f"chat_{chat.type}")
+    text = msg.text if msg.text is not None else (msg.caption or "")
+    attachment = _attachment(msg)
+    if msg.text is None and attachment is None:
+        service = next((f for f in _SERVICE if getattr(msg, f, None) not in (None, False, ())), "")
+        return Ignored("service_message", service) if service else Ignored("unsupported_content")
+    entities = msg.parse_entities() if msg.text is not None else msg.parse_caption_entities()
+    command = _command(msg, entities)
+    reply_to = None
+    if chat.type in _GROUPS:
+        own = {e: t for e, t in entities.items() if _names_bot(e, t, username, bot_id)}
+        replied = msg.reply_to_message.from_user if msg.reply_to_message else None
+        to_bot = replied is not None and replied.id == bot_id
+        explicit = command is not None and username != "" and command[1] == username
+        if not (own or to_bot or explicit):
+            return Ignored("group_not_addressed", f"{chat.id}:{msg.message_id}")
+        text = _without(text, list(own)) or ("" if attachment else "hello")
+        reply_to = f"{chat.id}/{msg.message_id}"
+    if command is not None:
+        name, target = command
+        if target and username and target != username:
+            return Ignored("command_for_other_bot", f"/{name}@{target}")
+        if name not in _COMMANDS:
+            return Ignored("unknown_command", f"/{name}")
+        text = _COMMANDS[name]
+    return InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id=str(user.id),
+        provider_message_id=f"{chat.id}:{msg.message_id}",
+        text=text,
+        received_at=msg.date.astimezone(UTC),
+        display_name=user.full_name,
+        reply_to=reply_to,
+        attachments=(attachment,) if attachment else (),
+    )
+
+
+def _command(msg: Message, entities: dict[MessageEntity, str]) -> tuple[str, str] | None:
+    """The (name, lowercased @target) of a bot_command opening the message text, if any."""
+    for entity, value in entities.items():
+        if entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0 and msg.text:
+            name, _, target = value[1:].partition("@")
+            return name.lower(), target.lower()
+    return None
+
+
+def _names_bot(entity: MessageEntity, value: str, username: str, bot_id: int | None) -> bool:
+    if entity.type == MessageEntity.MENTION:
+        return username != "" and value[1:].lower() == username
+    if entity.type == MessageEntity.TEXT_MENTION:
+        return entity.user is not None and bot_id is not None and entity.user.id == bot_id
+    return False
+
+
+def _without(text: str, entities: list[MessageEntity]) -> str:
+    """Cut entities out of text (offsets count UTF-16 code units) and tidy the spacing."""
+    encoded = text.encode("utf-16-le")
+    for entity in sorted(entities, key=lambda e: e.offset, reverse=True):
+        start, end = entity.offset * 2, (entity.offset + entity.length) * 2
+        encoded = encoded[:start] + encoded[end:]
+    cut = re.sub(r"(^|\s)[,:]+", r"\1", encoded.decode("utf-16-le"))  # "@bot, hi" -> "hi"
+    return re.sub(r"[ \t]{2,}", " ", cut).strip()
+
+
+def _attachment(msg: Message) -> Attachment | None:
+    """The one non-text part of a message, if it has a kind we record."""
+    if msg.photo:
+        return Attachment("photo", None, "image/jpeg")
+    if msg.animation:  # an animation message also carries `document`: check it first
+        return Attachment("animation", msg.animation.file_name, msg.animation.mime_type)
+    for kind in ("voice", "audio", "video", "document"):
+        media = getattr(msg, kind)
+        if media is not None:
+            return Attachment(kind, getattr(media, "file_name", None), media.mime_type)
+    if msg.video_note:
+        return Attachment("video_note", None, "video/mp4")
+    if msg.sticker:  # animated (TGS) stickers are gzipped Lottie; video ones are WebM
+        mime = "video/webm" if msg.sticker.is_video else "image/webp"
+        return Attachment(
+            "sticker", msg.sticker.emoji, mime if not msg.sticker.is_animated else None
+        )
+    if msg.venue:  # a venue message also carries `location`: check it first
+        return Attachment("venue", msg.venue.title)
+    if msg.location:
+        return Attachment("location")
+    if msg.contact:
+        name = " ".join(filter(None, (msg.contact.first_name, msg.contact.last_name)))
+        return Attachment("contact", name or None, "text/vcard" if msg.contact.vcard else None)
+    return None
+
+
+def _parse_callback(query: CallbackQuery) -> Parsed:
+    if not query.data:
+        return Ignored("callback_without_data", query.id)
+    label, reply_to = query.data, None
+    if isinstance(query.message, Message):
+        if query.message.chat.type in _GROUPS:
+            reply_to = str(query.message.chat.id)
+        markup = query.message.reply_markup
+        rows = markup.inline_keyboard if markup else ()
+        label = next((b.text for r in rows for b in r if b.callback_data == query.data), label)
+    return InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id=str(query.from_user.id),
+        provider_message_id=f"cb:{query.id}",
+        text=label,
+        received_at=datetime.now(UTC),
+        display_name=query.from_user.full_name,
+        reply_to=reply_to,
+        choice_entry_id=query.data,
+    )
+
+
+class TelegramSender:
+    """Sends replies through PTB's async Bot, rate-limited globally and per chat; never retries."""
+
+    channel = ChannelName.TELEGRAM
+
+    def __init__(self, bot: Bot, per_chat_interval: float = 1.0, global_rate: float = 30.0) -> None:
+        if per_chat_interval <= 0 or global_rate <= 0:
+            raise ValueError("per_chat_interval and global_rate must be positive")
+        self._bot = bot
+        self._interval = per_chat_interval
+        self._global = AsyncLimiter(global_rate, 1.0)
+        self._chats: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
+
+    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+        """Send HTML-escaped parts, buttons on the last; return "chat_id:message_id" per part."""
+        chat_id, reply_to = _address(address)
+        parts = split_text(text, MAX_MESSAGE_CHARS)
+        if not parts:
+            raise SendError("empty reply", retryable=False)
+        quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
+        ids: list[str] = []
+        for number, part in enumerate(parts, start=1):
+            markup = _keyboard(choices) if number == len(parts) else None
+            try:
+                async with self._limiter(chat_id), self._global:
+                    sent = await self._bot.send_message(
+                        chat_id,
+                        html.escape(part, quote=False),
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        reply_parameters=quote,
+                    )
+            except TelegramError as exc:
+                error = _send_error(exc)
+                if ids:
+                    reason = f"{error.reason} (after {len(ids)} of {len(parts)} parts were sent)"
+                    raise SendError(reason, retryable=False, parts_sent=len(ids)) from exc
+                raise error from exc
+            ids.append(f"{sent.chat.id}:{sent.message_id}")
+        return ids
+
+    async def acknowledge(self, message: InboundMessage) -> None:
+        """Stop the spinner of a pressed inline button; other messages need nothing."""
+        if not message.provider_message_id.startswith("cb:"):
+            return
+        query_id = message.provider_message_id.removeprefix("cb:")
+        try:
+            await self._bot.answer_callback_query(query_id)
+        except TelegramError as exc:
+            log.warning("telegram.ack_failed", callback_query_id=query_id, error=repr(exc))
+
+    def _limiter(self, chat_id: int | str) -> AsyncLimiter:
+        """The chat's own limiter; the least recently used ones are forgotten past a bound."""
+        limiter = self._chats.pop(chat_id, None) or AsyncLimiter(1, self._interval)
+        self._chats[chat_id] = limiter
+        if len(self._chats) > _MAX_CHAT_LIMITERS:
+            self._chats.popitem(last=False)
+        return limiter
+
+
+def _address(address: str) -> tuple[int | str, int | None]:
+    """Split "chat_id" or "chat_id/reply_to_message_id"; "@channel" names pass through."""
+    chat, _, reply = address.partition("/")
+    try:
+        chat_id: int | str = chat if chat.startswith("@") else int(chat)
+        return chat_id, int(reply) if reply else None
+    except ValueError:
+        raise SendError(f"bad Telegram address {address!r}", retryable=False) from None
+
+
+def _keyboard(choices: tuple[Choice, ...]) -> InlineKeyboardMarkup | None:
+    """One button per row and choice; choices whose id exceeds 64 bytes are dropped."""
+    rows = []
+    for choice in choices:
+        if len(choice.entry_id.encode()) > 64:
+            log.warning("telegram.choice_dropped", entry_id=choice.entry_id, why="callback_data")
+            continue
+        rows.append([InlineKeyboardButton(choice.label[:64], callback_data=choice.entry_id)])
+    return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _send_error(exc: TelegramError) -> SendError:
+    """Map PTB's errors to SendError: flood and network trouble can be retried, the rest not."""
+    if isinstance(exc, RetryAfter):
+        with warnings.catch_warnings():  # PTB 22 warns on `retry_after` unless PTB_TIMEDELTA=1
+            warnings.simplefilter("ignore", PTBDeprecationWarning)
+            wait = exc.retry_after
+        seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
+        return SendError(f"telegram flood control: {exc.message}", True, seconds)
+    if isinstance(exc, NetworkError) and not isinstance(exc, BadRequest):
+        return SendError(f"telegram network error: {exc.message}", retryable=True)
+    return SendError(f"telegram {type(exc).__name__}: {exc.message}", retryable=False)

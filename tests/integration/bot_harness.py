@@ -1,0 +1,53 @@
+"""Run the real server and workers in the test's event loop, against fake provider APIs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from bot.runtime import Runtime
+from bot.services import Services
+
+PUBLIC_URL = "https://bot.example.test"
+
+
+@asynccontextmanager
+async def running_bot(
+    services: Services, workers: int = 1, **overrides: Any
+) -> AsyncIterator[Runtime]:
+    """`bot serve` on a free port with the given channel settings; stopped cleanly after."""
+    settings = services.settings.model_copy(
+        update={
+            "port": 0,
+            "host": "127.0.0.1",
+            "public_base_url": PUBLIC_URL,
+            "reclaim_after_seconds": 1.0,
+            "send_lease_seconds": 5.0,
+            **overrides,
+        }
+    )
+    async with Runtime(services, listen=True, workers=workers, settings=settings) as runtime:
+        stop = asyncio.Event()
+        task = asyncio.create_task(runtime.run(stop))
+        try:
+            yield runtime
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+
+
+async def wait_for(condition: Callable[[], bool], within: float = 20.0) -> None:
+    """Poll until the condition holds; fail the test with a clear message if it never does."""
+    deadline = time.monotonic() + within
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.02)
+
+
+async def settle(seconds: float = 1.0) -> None:
+    """Give workers time to do something they should not (a second reply, say)."""
+    await asyncio.sleep(seconds)
