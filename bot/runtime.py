@@ -116,17 +116,19 @@ class Runtime:
         ]
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Run workers and pollers until `stop` is set."""
-        tasks = [asyncio.create_task(w.run(stop)) for w in self.workers()]
-        tasks += [asyncio.create_task(p.run(stop)) for p in self.channels.pollers]
-        if not tasks:
-            await stop.wait()
-            return
+        """Run workers and pollers until `stop` is set; workers finish what they hold."""
+        workers = [asyncio.create_task(w.run(stop)) for w in self.workers()]
+        pollers = [asyncio.create_task(p.run(stop)) for p in self.channels.pollers]
+        stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(
-            [*tasks, asyncio.create_task(stop.wait())], return_when=asyncio.FIRST_COMPLETED
+            [*workers, *pollers, stopped], return_when=asyncio.FIRST_COMPLETED
         )
         for task in done:
-            if task in tasks and task.exception() is not None:
+            if task is not stopped and task.exception() is not None:
                 log.error("runtime_task_failed", error=repr(task.exception()))
-                stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        stop.set()
+        stopped.cancel()
+        # A long poll would hold shutdown for its whole timeout; what it fetched is re-fetched.
+        for poller in pollers:
+            poller.cancel()
+        await asyncio.gather(*workers, *pollers, stopped, return_exceptions=True)

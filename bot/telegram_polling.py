@@ -32,6 +32,10 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
 """
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
 
 
 class OffsetStore:
@@ -76,12 +80,21 @@ class TelegramPoller:
         self._poll_timeout = poll_timeout
         self._lease_ms = int(lease_seconds * 1000)
         self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
         self._token = uuid.uuid4().hex
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set, while this process holds the poller lease."""
         # getUpdates is refused while a webhook is set.
         await self._bot.delete_webhook(drop_pending_updates=False)
+        try:
+            await self._poll_while_leader(stop)
+        finally:
+            # Hand over at once instead of making a restarted process wait out the lease.
+            await self._release(keys=[LEASE_KEY], args=[self._token])
+
+    async def _poll_while_leader(self, stop: asyncio.Event) -> None:
+        """The polling loop proper, with backoff on errors."""
         backoff = 1.0
         while not stop.is_set():
             if not await self._renew(keys=[LEASE_KEY], args=[self._token, self._lease_ms]):
