@@ -73,6 +73,29 @@ async def test_duplicate_after_redis_forgot_is_still_dropped(services: Services)
     assert await services.core.handle(message) is None
 
 
+async def test_a_message_stored_but_never_answered_is_handled_again(services: Services) -> None:
+    # What a worker that died between storing the message and its reply leaves behind.
+    message = ask("Can I order a birthday cake?", "died-midway", provider_id="tg-999")
+    stored = await services.storage.store.record_inbound(message)
+    assert stored is not None
+    reply = await services.core.handle(message)
+    assert reply is not None and reply.conversation_id == stored.conversation_id
+    count = await services.storage.pool.fetchval(
+        "SELECT count(*) FROM messages WHERE provider_message_id = 'tg-999'"
+    )
+    assert count == 1
+    await services.storage.redis.delete("handled:telegram:tg-999")
+    assert await services.core.handle(message) is None  # answered now: a true duplicate
+
+
+async def test_numbered_reply_picks_the_offered_choice(services: Services) -> None:
+    first = await services.core.handle(ask("cake", "picks-a-number"))
+    assert first is not None and first.choices, first
+    picked = await services.core.handle(ask("2", "picks-a-number"))
+    assert picked is not None
+    assert picked.source_entry_ids == (first.choices[1].entry_id,)
+
+
 async def test_one_customers_messages_are_stored_in_order(services: Services) -> None:
     texts = [f"question number {n} about delivery fees" for n in range(6)]
     start = NOW + timedelta(minutes=1)

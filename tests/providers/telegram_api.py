@@ -75,6 +75,8 @@ class FakeTelegramAPI:
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self.port = 0
+        self._holds: dict[str, asyncio.Event] = {}
+        self.held = asyncio.Event()
 
     @property
     def base_url(self) -> str:
@@ -113,6 +115,12 @@ class FakeTelegramAPI:
             body["parameters"] = {"retry_after": retry_after}
         self._failures.setdefault(method, []).append(_Failure(skip, status, body))
 
+    def hold_next(self, method: str) -> asyncio.Event:
+        """Make the next call of `method` hang until the returned event is set, then fail."""
+        gate = asyncio.Event()
+        self._holds[method] = gate
+        return gate
+
     async def __aenter__(self) -> FakeTelegramAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
@@ -130,6 +138,8 @@ class FakeTelegramAPI:
         tb: TracebackType | None,
     ) -> None:
         self._arrived.set()  # wake any long poll so the server can close
+        for gate in self._holds.values():
+            gate.set()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -140,6 +150,12 @@ class FakeTelegramAPI:
         method = request.match_info["method"]
         params = await _decode(request)
         self.calls.append(Call(method, params))
+        gate = self._holds.pop(method, None)
+        if gate is not None:
+            # The caller hangs here, as on a stalled network; it never counts as delivered.
+            self.held.set()
+            await gate.wait()
+            return _error(502, "Bad Gateway")
         failure = self._take_failure(method)
         if failure is not None:
             return web.json_response(failure.body, status=failure.status)
