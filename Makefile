@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run chat test lint typecheck unit bench eval clean
+.PHONY: install run chat serve test lint typecheck unit sweep bench eval clean
 
 install: $(VENV)/.installed
 
@@ -19,10 +19,13 @@ $(VENV)/.installed: pyproject.toml
 DEMO_ENV := BUSINESS_NAME="Pandan Lantern Bakehouse" \
 	BUSINESS_HOURS="tue-fri 07:30-14:30,16:00-19:00; sat 08:00-18:00; sun 08:00-15:00"
 
-run: install  ## Run the bot on the embedded default (terminal chat until the channels land).
+run: install  ## Chat with the bot in the terminal, on the embedded default.
 	@if [ -f .env ]; then $(BIN)/bot chat; else $(DEMO_ENV) $(BIN)/bot chat; fi
 
 chat: run
+
+serve: install  ## Run the server with the channels configured in .env (Telegram, WhatsApp).
+	@if [ -f .env ]; then $(BIN)/bot serve; else $(DEMO_ENV) $(BIN)/bot serve; fi
 
 lint: install
 	$(BIN)/ruff check .
@@ -34,8 +37,12 @@ typecheck: install
 unit: install
 	$(BIN)/pytest tests/unit -q
 
-test: lint typecheck  ## Lint, type-check and run every test (unit and integration).
+test: lint typecheck  ## Lint, type-check, run every test, then sweep the public samples.
 	$(BIN)/pytest
+	$(BIN)/python scripts/sweep_samples.py
+
+sweep: install  ## Every public sample payload through the webhook handlers (needs ../shared).
+	$(BIN)/python scripts/sweep_samples.py
 
 eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
 	$(BIN)/python bench/eval_quality.py

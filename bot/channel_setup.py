@@ -19,6 +19,7 @@ from bot.metrics import Metrics
 from bot.telegram_polling import OffsetStore, TelegramPoller
 from bot.webhooks import (
     TELEGRAM_PATH,
+    TWILIO_DEBUGGER_PATH,
     TWILIO_PATH,
     TWILIO_STATUS_PATH,
     TelegramWebhook,
@@ -130,7 +131,8 @@ def _open_whatsapp(
         channels.routes += twilio_routes(TwilioWebhook(token, base), ingress, metrics)
         channels.report.append(
             f"WhatsApp {settings.twilio_whatsapp_from}: set the Twilio sender's webhook to "
-            f"{base}{TWILIO_PATH} (status callbacks go to {base}{TWILIO_STATUS_PATH})"
+            f"{base}{TWILIO_PATH} (status callbacks go to {base}{TWILIO_STATUS_PATH}; "
+            f"optionally point the Twilio debugger webhook at {base}{TWILIO_DEBUGGER_PATH})"
         )
 
 

@@ -6,7 +6,7 @@ import structlog
 
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
-from channels.base import DeliveryStatus, Ignored, Parsed
+from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
 
@@ -53,6 +53,16 @@ class Ingress:
                 applied=changed,
             )
             return "status"
+        if isinstance(parsed, ProviderAlert):
+            self._metrics.provider_alerts.labels(channel.value, parsed.level).inc()
+            log.warning(
+                "provider_alert",
+                channel=channel.value,
+                level=parsed.level,
+                code=parsed.code,
+                message=parsed.message,
+            )
+            return "alert"
         self._ignore(channel, parsed)
         return "ignored"
 

@@ -44,6 +44,12 @@ class Metrics:
         self.status_updates = Counter(
             "bot_delivery_status", "Provider delivery reports", ["channel", "status"], registry=r
         )
+        self.provider_alerts = Counter(
+            "bot_provider_alerts",
+            "Errors and warnings providers reported to us",
+            ["channel", "level"],
+            registry=r,
+        )
         self.queue_depth = Gauge("bot_queue_depth", "Inbound entries not yet done", registry=r)
         self.ack_seconds = Histogram(
             "bot_webhook_seconds",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import time
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 import structlog
@@ -18,9 +19,11 @@ from channels.base import Parsed, PayloadError
 from core.messages import ChannelName
 
 log = structlog.get_logger(__name__)
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 TELEGRAM_PATH = "/webhooks/telegram"
 TWILIO_PATH = "/webhooks/twilio"
 TWILIO_STATUS_PATH = "/webhooks/twilio/status"
+TWILIO_DEBUGGER_PATH = "/webhooks/twilio/debugger"
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,19 +99,28 @@ def twilio_routes(config: TwilioWebhook, ingress: Ingress, metrics: Metrics) -> 
         metrics.ack_seconds.labels(channel.value).observe(time.perf_counter() - started)
         return response
 
-    async def status(request: web.Request) -> web.StreamResponse:
-        channel = ChannelName.WHATSAPP
-        params = await checked_form(request)
-        if isinstance(params, web.Response):
-            return params
-        try:
-            parsed = whatsapp.parse_status(params)
-        except PayloadError as error:
-            ingress.reject(channel, "bad_payload")
-            return web.json_response({"error": str(error)}, status=400)
-        return await _accept(ingress, channel, parsed, web.Response(status=204))
+    def report(parse: Callable[[Mapping[str, str]], Parsed]) -> Handler:
+        """A route for Twilio's reports about us (delivery statuses, debugger events)."""
 
-    return [web.post(TWILIO_PATH, inbound), web.post(TWILIO_STATUS_PATH, status)]
+        async def handler(request: web.Request) -> web.StreamResponse:
+            channel = ChannelName.WHATSAPP
+            params = await checked_form(request)
+            if isinstance(params, web.Response):
+                return params
+            try:
+                parsed = parse(params)
+            except PayloadError as error:
+                ingress.reject(channel, "bad_payload")
+                return web.json_response({"error": str(error)}, status=400)
+            return await _accept(ingress, channel, parsed, web.Response(status=204))
+
+        return handler
+
+    return [
+        web.post(TWILIO_PATH, inbound),
+        web.post(TWILIO_STATUS_PATH, report(whatsapp.parse_status)),
+        web.post(TWILIO_DEBUGGER_PATH, report(whatsapp.parse_debugger_event)),
+    ]
 
 
 async def _accept(

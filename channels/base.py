@@ -27,7 +27,17 @@ class DeliveryStatus:
     error_message: str | None = None
 
 
-Parsed = InboundMessage | DeliveryStatus | Ignored
+@dataclass(frozen=True, slots=True)
+class ProviderAlert:
+    """A provider telling us something went wrong on its side (e.g. Twilio's debugger)."""
+
+    channel: ChannelName
+    level: str
+    code: str | None
+    message: str
+
+
+Parsed = InboundMessage | DeliveryStatus | ProviderAlert | Ignored
 
 
 class PayloadError(ValueError):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 from aiolimiter import AsyncLimiter
@@ -11,7 +13,14 @@ from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioS
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from channels.base import DeliveryStatus, Ignored, Parsed, PayloadError, SendError
+from channels.base import (
+    DeliveryStatus,
+    Ignored,
+    Parsed,
+    PayloadError,
+    ProviderAlert,
+    SendError,
+)
 from channels.text import split_text
 from core.messages import Attachment, ChannelName, Choice, InboundMessage
 
@@ -73,6 +82,29 @@ def parse_status(params: Mapping[str, str]) -> Parsed:
         status=status.lower(),
         error_code=params.get("ErrorCode") or None,
         error_message=params.get("ErrorMessage") or None,
+    )
+
+
+def parse_debugger_event(params: Mapping[str, str]) -> Parsed:
+    """Turn a Twilio debugger webhook (an error or warning on Twilio's side) into an alert."""
+    level = params.get("Level")
+    payload = params.get("Payload")
+    if not level or payload is None:
+        raise PayloadError("Twilio debugger event has no Level or Payload")
+    try:
+        decoded: Any = json.loads(payload)
+    except ValueError:
+        decoded = None
+    details: dict[str, Any] = decoded if isinstance(decoded, dict) else {}
+    more: Any = details.get("more_info")
+    info: dict[str, Any] = more if isinstance(more, dict) else {}
+    code = details.get("error_code") or info.get("ErrorCode")
+    message = info.get("Msg") or payload
+    return ProviderAlert(
+        channel=ChannelName.WHATSAPP,
+        level=level.lower(),
+        code=str(code) if code is not None else None,
+        message=str(message)[:500],
     )
 
 
