@@ -52,6 +52,7 @@ class RecordingQueue:
         self.messages: list[InboundMessage] = []
 
     async def enqueue(self, message: InboundMessage) -> str:
+        """Keep the message; return a stream-like id."""
         self.messages.append(message)
         return f"{len(self.messages)}-0"
 
@@ -60,6 +61,7 @@ class RecordingOutbox:
     """Stands in for PostgreSQL: accepts every delivery report."""
 
     async def record_status(self, *args: object) -> bool:
+        """Accept the report."""
         return True
 
 

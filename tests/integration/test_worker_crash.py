@@ -1,4 +1,4 @@
-"""A worker process killed with SIGKILL mid-message: another worker still sends exactly one reply."""
+"""A worker killed with SIGKILL mid-message: another worker still sends exactly one reply."""
 
 from __future__ import annotations
 
