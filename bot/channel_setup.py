@@ -85,7 +85,9 @@ async def _open_telegram(
     bot = Bot(token, base_url=settings.telegram_api_url)
     await bot.initialize()  # getMe: checks the token and tells us the bot's username
     stack.push_async_callback(bot.shutdown)
-    channels.senders[ChannelName.TELEGRAM] = TelegramSender(bot)
+    channels.senders[ChannelName.TELEGRAM] = TelegramSender(
+        bot, global_rate=settings.telegram_rate_per_second
+    )
     if not listen:
         return
     if settings.telegram_uses_webhook:

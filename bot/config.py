@@ -77,6 +77,8 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_mode: Literal["auto", "webhook", "polling"] = "auto"
     telegram_api_url: str = TELEGRAM_API
+    # Telegram allows about 30 messages a second per bot; raise only for a local Bot API server.
+    telegram_rate_per_second: float = Field(30.0, gt=0)
 
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None
