@@ -11,4 +11,5 @@ COPY migrations ./migrations
 ARG TORCH_INDEX_URL=""
 RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0 \
     && pip install --no-cache-dir -e .
-CMD ["bot", "chat"]
+EXPOSE 8080
+CMD ["bot", "serve"]

@@ -80,3 +80,57 @@ def test_env_example_copied_to_env_loads(tmp_path: Path, monkeypatch: pytest.Mon
     settings = load_settings()
     assert settings.database_url is None and not settings.llm_enabled
     assert settings.thresholds == (0.64, 0.59)
+
+
+SID = "AC" + "0123456789abcdef" * 2
+
+
+def test_no_channel_settings_means_no_channels() -> None:
+    settings = load_settings()
+    assert not settings.telegram_enabled and not settings.whatsapp_enabled
+
+
+def test_half_configured_twilio_names_what_is_missing() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(twilio_account_sid=SID, public_base_url="https://bot.example.com")
+    assert str(caught.value) == (
+        "WhatsApp through Twilio needs TWILIO_AUTH_TOKEN, TWILIO_WHATSAPP_FROM as well"
+    )
+
+
+def test_whatsapp_needs_a_public_url() -> None:
+    with pytest.raises(ConfigError, match="needs PUBLIC_BASE_URL"):
+        load_settings(
+            twilio_account_sid=SID, twilio_auth_token="t", twilio_whatsapp_from="+6591234567"
+        )
+
+
+def test_bad_twilio_values_explain_the_expected_form() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(twilio_account_sid="12345", twilio_whatsapp_from="91234567")
+    lines = str(caught.value).splitlines()
+    assert any(line.startswith("Setting TWILIO_ACCOUNT_SID='12345'") for line in lines)
+    assert any("whatsapp:+6591234567" in line for line in lines)
+
+
+def test_telegram_mode_follows_the_public_url() -> None:
+    polling = load_settings(telegram_bot_token="1:abc")
+    assert polling.telegram_enabled and not polling.telegram_uses_webhook
+    webhook = load_settings(telegram_bot_token="1:abc", public_base_url="https://b.example")
+    assert webhook.telegram_uses_webhook
+
+
+def test_contradictory_telegram_settings_stop_the_start() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(telegram_mode="webhook")
+    assert str(caught.value).splitlines() == [
+        "TELEGRAM_MODE=webhook is set but TELEGRAM_BOT_TOKEN is not",
+        "TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL (or use TELEGRAM_MODE=polling)",
+    ]
+    with pytest.raises(ConfigError, match="only to https:// URLs"):
+        load_settings(telegram_bot_token="1:abc", public_base_url="http://b.example")
+
+
+def test_the_bot_token_is_never_shown() -> None:
+    settings = load_settings(telegram_bot_token="123:secret-token")
+    assert "secret-token" not in repr(settings)
