@@ -91,3 +91,33 @@ async def test_picked_choice_is_answered_with_full_confidence() -> None:
     core, _, _, _ = make_core(confidence=0.4)
     reply = await core.handle(message("Closed on Sunday?", choice="hours-sun"))
     assert reply is not None and reply.text == "Closed Sun"
+
+
+async def test_a_number_answering_offered_choices_picks_that_choice() -> None:
+    core, _, _, retrieval = make_core(confidence=0.4)
+    offered = await core.handle(message("opening?", provider_id="q1"))
+    assert offered is not None and len(offered.choices) == 2
+    picked = await core.handle(message(" 2. ", provider_id="q2"))
+    assert picked is not None and picked.text == "Closed Sun"
+    assert retrieval.questions[-1] == offered.choices[1].label
+
+
+async def test_a_number_without_offered_choices_is_just_text() -> None:
+    core, _, _, retrieval = make_core()
+    await core.handle(message("7", provider_id="n1"))
+    assert retrieval.questions == ["7"]
+
+
+async def test_the_reply_goes_to_the_channels_route_when_there_is_one() -> None:
+    core, store, _, _ = make_core()
+    group = InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id="42",
+        provider_message_id="-100:9",
+        text="saturday?",
+        received_at=datetime(2026, 11, 24, 10, 0, tzinfo=UTC),
+        reply_to="-100/9",
+    )
+    await core.handle(group)
+    await core.handle(message("sunday?", provider_id="p2", user="43"))
+    assert store.addresses == ["-100/9", "43"]
