@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -36,6 +37,11 @@ class Settings(BaseSettings):
     timezone: str = "Asia/Singapore"
     business_hours: str = "mon-fri 09:00-18:00; sat 09:00-13:00; sun closed"
     staff_email: str | None = None
+    # Public holidays close the business (some shops open on them: set false).
+    public_holidays: bool = True
+    holiday_country: str = "SG"
+    # Extra closed days, e.g. "2027-02-09..2027-02-11 Chinese New Year break; 2026-12-24 Retreat".
+    closures: str = ""
 
     data_dir: Path = Path("data")
     knowledge_path: Path = Path("knowledge_base/sample")
@@ -108,6 +114,22 @@ class Settings(BaseSettings):
                 f"{error}; expected e.g. 'mon-fri 09:00-18:00; sat 10:00-14:00'"
             ) from None
         return value
+
+    @field_validator("closures")
+    @classmethod
+    def _valid_closures(cls, value: str) -> str:
+        try:
+            parse_closures(value)
+        except ScheduleError as error:
+            raise ValueError(
+                f"{error}; expected e.g. '2027-02-09..2027-02-11 Chinese New Year break'"
+            ) from None
+        return value
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _known_country(cls, value: str) -> str:
+        return check_country(value)
 
     @field_validator("staff_email")
     @classmethod
@@ -185,6 +207,17 @@ class Settings(BaseSettings):
     def schedule(self) -> WeeklySchedule:
         """The parsed weekly schedule."""
         return parse_schedule(self.business_hours)
+
+    @property
+    def calendar(self) -> BusinessCalendar:
+        """The business's calendar: hours, public holidays and closures."""
+        return BusinessCalendar(
+            self.schedule,
+            self.zone,
+            parse_closures(self.closures),
+            country=self.holiday_country,
+            public_holidays=self.public_holidays,
+        )
 
     @property
     def zone(self) -> ZoneInfo:

@@ -8,7 +8,6 @@ queues it again, and the queue's dedupe by provider message id drops the copy.
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 import asyncpg
 import structlog
@@ -17,6 +16,7 @@ from telegram import Bot
 from telegram.error import Conflict, RetryAfter, TelegramError
 
 from bot.ingress import Ingress
+from bot.leader import LeaderLease
 from bot.stopping import sleep_or_stop
 from channels.base import PayloadError
 from channels.telegram import ALLOWED_UPDATES, parse_update
@@ -25,17 +25,6 @@ from core.messages import ChannelName
 log = structlog.get_logger(__name__)
 OFFSET_KEY = "telegram:offset"
 LEASE_KEY = "telegram:poller"
-
-_RENEW = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('PEXPIRE', KEYS[1], ARGV[2])
-end
-return redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) and 1 or 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class OffsetStore:
@@ -78,10 +67,7 @@ class TelegramPoller:
         self._ingress = ingress
         self._offsets = offsets
         self._poll_timeout = poll_timeout
-        self._lease_ms = int(lease_seconds * 1000)
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
-        self._token = uuid.uuid4().hex
+        self._lease = LeaderLease(redis, LEASE_KEY, lease_seconds)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until `stop` is set, while this process holds the poller lease."""
@@ -91,13 +77,13 @@ class TelegramPoller:
             await self._poll_while_leader(stop)
         finally:
             # Hand over at once instead of making a restarted process wait out the lease.
-            await self._release(keys=[LEASE_KEY], args=[self._token])
+            await self._lease.release()
 
     async def _poll_while_leader(self, stop: asyncio.Event) -> None:
         """The polling loop proper, with backoff on errors."""
         backoff = 1.0
         while not stop.is_set():
-            if not await self._renew(keys=[LEASE_KEY], args=[self._token, self._lease_ms]):
+            if not await self._lease.hold():
                 await sleep_or_stop(stop, 5.0)  # another process polls; stand by
                 continue
             try:

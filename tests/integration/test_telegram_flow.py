@@ -277,3 +277,34 @@ async def test_polling_answers_and_resumes_from_the_stored_offset(
     resumed = telegram_api.calls_to("getUpdates")[before]
     assert resumed.params["offset"] == second["update_id"] + 1
     assert len(sent(telegram_api)) == 3
+
+
+async def test_a_send_that_finally_fails_is_recorded_logged_and_counted(
+    bot: Runtime, telegram_api: FakeTelegramAPI, services: Services
+) -> None:
+    telegram_api.fail_next("sendMessage", status=403)  # the customer blocked the bot
+    update = text_update("Do you sell kaya toast?")
+    chat = update["message"]["chat"]["id"]
+    await post(bot, update)
+    await wait_for(lambda: len(sent(telegram_api, chat)) == 1)
+    pool = services.storage.pool
+
+    async def outcome() -> tuple[str, str] | None:
+        row = await pool.fetchrow(
+            "SELECT o.delivery_status, o.delivery_error FROM messages o"
+            " JOIN messages i ON o.in_reply_to = i.id WHERE i.provider_message_id = $1",
+            f"{chat}:{update['message']['message_id']}",
+        )
+        return (row["delivery_status"], row["delivery_error"]) if row else None
+
+    for _ in range(100):
+        recorded = await outcome()
+        if recorded and recorded[0] == "failed":
+            break
+        await settle(0.05)
+    assert recorded is not None and recorded[0] == "failed"
+    assert "blocked" in recorded[1]
+    metrics = await _get(bot, "/metrics")
+    assert 'bot_send_failures_total{channel="telegram"} 1.0' in metrics
+    await settle(0.5)
+    assert len(sent(telegram_api, chat)) == 1  # not retried: it cannot succeed

@@ -1,0 +1,254 @@
+"""Read new mail over IMAP (IDLE where offered, polling otherwise) and hand each mail over.
+
+Only mail that arrives after the bot first connected is read: a UID watermark, kept in
+PostgreSQL with the folder's UIDVALIDITY, survives restarts. Every mail is handled inside its
+own error boundary; a mail that fails is flagged `$BotFailed` in the mailbox and logged, and the
+rest go on. One process reads the mailbox at a time (a Redis lease).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+import structlog
+from aioimaplib import IMAP4, IMAP4_SSL
+from redis.asyncio import Redis
+
+from bot.leader import LeaderLease
+from bot.stopping import sleep_or_stop
+
+log = structlog.get_logger(__name__)
+MailHandler = Callable[[int, bytes], Awaitable[None]]
+TokenSource = Callable[[], Awaitable[str]]
+_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+_UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
+_FETCH_UID = re.compile(rb"UID (\d+)")
+
+
+@dataclass(frozen=True, slots=True)
+class ImapAccount:
+    """Where and how to log in; `oauth2` (an access-token source) replaces the password."""
+
+    host: str
+    port: int
+    username: str
+    password: str | None
+    use_tls: bool = True
+    folder: str = "INBOX"
+    oauth2: TokenSource | None = None
+
+
+class ImapError(Exception):
+    """The server refused a command."""
+
+
+class WatermarkStore:
+    """The last UID handled per mailbox folder, with the folder's UIDVALIDITY."""
+
+    def __init__(self, pool: asyncpg.Pool, account: ImapAccount) -> None:
+        self._pool = pool
+        self._key = f"email:{account.username}:{account.folder}:uid"
+
+    async def load(self) -> tuple[int, int] | None:
+        """(uidvalidity, last uid), if stored."""
+        value = await self._pool.fetchval(
+            "SELECT value FROM channel_state WHERE key = $1", self._key
+        )
+        if value is None:
+            return None
+        validity, _, uid = str(value).partition(":")
+        return int(validity), int(uid)
+
+    async def save(self, validity: int, uid: int) -> None:
+        """Remember the last handled UID."""
+        await self._pool.execute(
+            "INSERT INTO channel_state (key, value) VALUES ($1, $2) ON CONFLICT (key)"
+            " DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
+            self._key,
+            f"{validity}:{uid}",
+        )
+
+
+class EmailPoller:
+    """Keeps one IMAP connection, waits for new mail, hands each new mail to `handle`."""
+
+    def __init__(
+        self,
+        account: ImapAccount,
+        handle: MailHandler,
+        watermarks: WatermarkStore,
+        redis: Redis,
+        poll_seconds: float = 60.0,
+        idle_seconds: float = 25 * 60,
+    ) -> None:
+        self._account = account
+        self._handle = handle
+        self._watermarks = watermarks
+        self._lease = LeaderLease(redis, f"email:poller:{account.username}:{account.folder}")
+        self._poll_seconds = poll_seconds
+        # Servers drop IDLE after 30 minutes; re-issue it before that.
+        self._idle_seconds = idle_seconds
+        self.ready = asyncio.Event()
+        """Set once connected and caught up: mail arriving from now on will be read."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Read mail until `stop` is set, reconnecting with backoff when the connection drops."""
+        backoff = 1.0
+        try:
+            while not stop.is_set():
+                if not await self._lease.hold():
+                    await sleep_or_stop(stop, 5.0)
+                    continue
+                try:
+                    await self._session(stop)
+                    backoff = 1.0
+                except (OSError, TimeoutError, ImapError, asyncio.IncompleteReadError) as error:
+                    log.warning("imap_connection_lost", error=repr(error), retry_in=backoff)
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 300.0)
+        finally:
+            await self._lease.release()
+
+    async def _session(self, stop: asyncio.Event) -> None:
+        """One connection: log in, catch up, then wait for mail until stopped or dropped."""
+        imap = await self._connect()
+        try:
+            validity, uidnext = await self._select(imap)
+            can_idle = imap.has_capability("IDLE")
+            while not stop.is_set():
+                await self._catch_up(imap, validity, uidnext)
+                self.ready.set()
+                await self._lease.hold()
+                if can_idle:
+                    await self._idle(imap, stop)
+                else:
+                    await sleep_or_stop(stop, self._poll_seconds)
+                    await _ok(await imap.noop(), "NOOP")
+        finally:
+            # The connection may already be gone; there is nothing to keep.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(imap.logout(), timeout=5)
+
+    async def _connect(self) -> IMAP4:
+        """Open the connection and authenticate (password or XOAUTH2)."""
+        a = self._account
+        imap: IMAP4
+        if a.use_tls:
+            imap = IMAP4_SSL(host=a.host, port=a.port, ssl_context=ssl.create_default_context())
+        else:
+            imap = IMAP4(host=a.host, port=a.port)
+        await imap.wait_hello_from_server()
+        if a.oauth2 is not None:
+            response = await imap.xoauth2(a.username, await a.oauth2())
+        else:
+            response = await imap.login(a.username, a.password or "")
+        await _ok(response, "login")
+        return imap
+
+    async def _select(self, imap: IMAP4) -> tuple[int, int]:
+        """Open the folder; return its UIDVALIDITY and UIDNEXT."""
+        response = await imap.select(self._account.folder)
+        await _ok(response, f"SELECT {self._account.folder}")
+        joined = b" ".join(line for line in response.lines if isinstance(line, bytes))
+        validity = _UIDVALIDITY.search(joined)
+        uidnext = _UIDNEXT.search(joined)
+        if validity is None:
+            raise ImapError("server sent no UIDVALIDITY")
+        return int(validity.group(1)), int(uidnext.group(1)) if uidnext else 1
+
+    async def _catch_up(self, imap: IMAP4, validity: int, uidnext: int) -> None:
+        """Handle every mail above the watermark, oldest first."""
+        stored = await self._watermarks.load()
+        if stored is None or stored[0] != validity:
+            # First start (or the folder was rebuilt): only mail from now on is new.
+            last = uidnext - 1
+            await self._watermarks.save(validity, last)
+            log.info("imap_watermark_set", folder=self._account.folder, uid=last)
+        else:
+            last = stored[1]
+        response = await imap.uid_search(f"UID {last + 1}:*")
+        await _ok(response, "UID SEARCH")
+        uids = sorted(
+            int(token)
+            for line in response.lines
+            if isinstance(line, bytes)
+            for token in line.split()
+            if token.isdigit() and int(token) > last
+        )
+        for uid in uids:
+            await self._one(imap, uid)
+            await self._watermarks.save(validity, uid)
+
+    async def _one(self, imap: IMAP4, uid: int) -> None:
+        """Fetch and hand over one mail inside its own error boundary."""
+        response = await imap.uid("fetch", str(uid), "(BODY.PEEK[])")
+        await _ok(response, f"UID FETCH {uid}")
+        raw = _literal(response.lines)
+        if raw is None:
+            log.warning("imap_mail_missing", uid=uid)
+            return
+        try:
+            await self._handle(uid, raw)
+        except Exception:
+            log.exception("email_set_aside", uid=uid, size=len(raw))
+            await imap.uid("store", str(uid), "+FLAGS", "($BotFailed)")
+
+    async def _idle(self, imap: IMAP4, stop: asyncio.Event) -> None:
+        """Wait in IDLE until the server reports new mail, the timeout, or a stop."""
+        idle = await imap.idle_start(timeout=self._idle_seconds)
+        stopper = asyncio.create_task(stop.wait())
+        pusher = asyncio.create_task(imap.wait_server_push(timeout=self._idle_seconds))
+        try:
+            while True:
+                done, _ = await asyncio.wait({stopper, pusher}, return_when=asyncio.FIRST_COMPLETED)
+                if stopper in done:
+                    break
+                pushed = pusher.result()
+                if any(b"EXISTS" in line for line in _as_lines(pushed)):
+                    break
+                if idle.done():
+                    break
+                pusher = asyncio.create_task(imap.wait_server_push(timeout=self._idle_seconds))
+        except TimeoutError:
+            pass
+        finally:
+            stopper.cancel()
+            if not pusher.done():
+                pusher.cancel()
+            imap.idle_done()
+            try:
+                await asyncio.wait_for(idle, timeout=10)
+            except TimeoutError as error:
+                raise ImapError("server did not end IDLE") from error
+
+
+def _as_lines(pushed: object) -> list[bytes]:
+    """Server pushes come as a line or a list of lines."""
+    if isinstance(pushed, bytes):
+        return [pushed]
+    if isinstance(pushed, list):
+        return [line for line in pushed if isinstance(line, bytes)]
+    return []
+
+
+def _literal(lines: list[object]) -> bytes | None:
+    """The message bytes of a FETCH response (the literal after its header line)."""
+    for line in lines:
+        if isinstance(line, bytearray):
+            return bytes(line)
+    candidates = [line for line in lines if isinstance(line, bytes) and not _FETCH_UID.search(line)]
+    return max(candidates, key=len) if candidates else None
+
+
+async def _ok(response: object, what: str) -> None:
+    """Raise ImapError unless the server answered OK."""
+    result = getattr(response, "result", None)
+    if result != "OK":
+        lines = getattr(response, "lines", [])
+        raise ImapError(f"{what} failed: {result} {lines!r}"[:300])
