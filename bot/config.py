@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     # Public holidays close the business (some shops open on them: set false).
     public_holidays: bool = True
     holiday_country: str = "SG"
+    # Words that hand a conversation to a person at once (comma-separated, any language).
+    escalation_keywords: str = "refund, allergy, allergic"
     # Extra closed days, e.g. "2027-02-09..2027-02-11 Chinese New Year break; 2026-12-24 Retreat".
     closures: str = ""
 

@@ -19,6 +19,7 @@ from core.compose import Composer, OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
 from core.edge_index import EdgeIndex
 from core.embedding import SentenceTransformerEmbedder
+from core.escalation import EscalationPolicy, HandoffNotices
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
@@ -116,6 +117,8 @@ class Services:
             self._composer(),
             Greetings(s.business_name),
             self.summaries,
+            policy=EscalationPolicy.from_keywords(s.escalation_keywords.split(",")),
+            notices=HandoffNotices(s.calendar),
         )
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
 

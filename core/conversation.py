@@ -8,6 +8,7 @@ from typing import Protocol
 import structlog
 
 from core.compose import Composer, ComposeRequest, Composition
+from core.escalation import EscalationPolicy, HandoffNotices
 from core.intents import Intent, classify
 from core.memory import Memory, Turn
 from core.messages import InboundMessage, Reply
@@ -46,9 +47,20 @@ class Greetings:
         """The reply to a thank-you."""
         return "You're welcome! Anything else I can help with?"
 
-    def handoff(self) -> str:
-        """The reply when the customer asks for a person."""
-        return "Sure, I've asked a member of our team to reply to you here. Please hold on."
+    def rephrase(self) -> str:
+        """The first time the knowledge base has no answer: ask again before calling a person."""
+        return (
+            "Sorry, I don't know the answer to that. Could you put it another way? "
+            "Or ask to talk to a person and I'll pass you to our team."
+        )
+
+    def sorry(self, reason: str | None) -> str:
+        """What comes before the handoff notice, by why the conversation is handed over."""
+        if reason in ("complaint", "angry_tone"):
+            return "I'm sorry about this."
+        if reason == "no_answer_twice":
+            return "Sorry, I still can't answer that."
+        return ""
 
 
 class ConversationCore:
@@ -62,7 +74,11 @@ class ConversationCore:
         composer: Composer,
         greetings: Greetings,
         summaries: SummaryStore | None = None,
+        policy: EscalationPolicy | None = None,
+        notices: HandoffNotices | None = None,
     ) -> None:
+        self._policy = policy or EscalationPolicy()
+        self._notices = notices or HandoffNotices()
         self._store = store
         self._memory = memory
         self._retrieval = retrieval
@@ -91,6 +107,13 @@ class ConversationCore:
             history = tuple(claim.history(record.conversation_id))
             message = _numbered_choice(message, history)
             composition, confidence = await self._answer(message, record, history)
+            due_at = None
+            if composition.escalate:
+                timing = self._notices.timing(message.received_at)
+                due_at = timing.due_at
+                lead = self._greetings.sorry(composition.reason)
+                text = " ".join(t for t in (composition.text, lead, timing.notice) if t)
+                composition = replace(composition, text=text)
             reply = Reply(
                 conversation_id=record.conversation_id,
                 text=composition.text,
@@ -100,7 +123,9 @@ class ConversationCore:
                 source_entry_ids=composition.source_entry_ids,
             )
             address = message.reply_to or message.external_user_id
-            await self._store.record_reply(record, reply, address, confidence, message.text[:500])
+            await self._store.record_reply(
+                record, reply, address, confidence, message.text[:500], due_at
+            )
             turns = [Turn("customer", message.text), Turn("bot", reply.text, reply.choices)]
             await claim.finish(record.conversation_id, turns)
         if record.closed_conversation is not None and self._summaries is not None:
@@ -121,15 +146,42 @@ class ConversationCore:
         if intent is Intent.THANKS:
             return Composition(text=self._greetings.thanks()), 1.0
         if intent is Intent.HUMAN:
-            return Composition(
-                self._greetings.handoff(), escalate=True, reason="asked_for_human"
-            ), 1.0
+            return Composition("", escalate=True, reason="asked_for_human"), 1.0
         if not message.text:
-            return Composition(text="Sorry, I can only read text messages for now."), 1.0
+            return Composition(text=_text_only(message)), 1.0
+        trigger = self._policy.trigger(message.text) if message.choice_entry_id is None else None
+        if trigger is not None:
+            return Composition("", escalate=True, reason=trigger), 1.0
         ranking = await self._retrieval.retrieve(message.text)
         ranking = _prefer_choice(ranking, message.choice_entry_id)
         request = ComposeRequest(message.text, ranking, history, profile)
-        return await self._composer.compose(request), ranking.confidence
+        composition = await self._composer.compose(request)
+        if composition.reason == "no_answer":
+            # Ask once more before calling a person; the second miss in a row hands over.
+            if record.misses_in_a_row == 0:
+                return Composition(
+                    self._greetings.rephrase(), reason="no_answer"
+                ), ranking.confidence
+            return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
+        return composition, ranking.confidence
+
+
+def _text_only(message: InboundMessage) -> str:
+    """The polite reply to a message with nothing to read, naming what was sent."""
+    kinds = {a.kind for a in message.attachments}
+    what = next(iter(kinds)) if len(kinds) == 1 else "attachment"
+    thing = {
+        "photo": "photos",
+        "image": "pictures",
+        "voice": "voice messages",
+        "audio": "audio",
+        "video": "videos",
+        "sticker": "stickers",
+        "location": "locations",
+        "contact": "contact cards",
+        "document": "files",
+    }.get(what, "attachments")
+    return f"Sorry, I can't open {thing} yet; I can only read text. Please type your question."
 
 
 def _numbered_choice(message: InboundMessage, history: tuple[Turn, ...]) -> InboundMessage:

@@ -64,9 +64,18 @@ class ConversationStore(Protocol):
         ...
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+        self,
+        record: InboundRecord,
+        reply: Reply,
+        address: str,
+        confidence: float,
+        detail: str,
+        handoff_due: datetime | None = None,
     ) -> RecordedReply:
-        """Store the reply as a pending outbound message to `address`, with conversation state."""
+        """Store the reply as a pending outbound message to `address`, with conversation state.
+
+        An escalating reply opens a handoff due at `handoff_due`, unless one is already open.
+        """
         ...
 
 
@@ -134,12 +143,18 @@ class PostgresStore:
         )
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+        self,
+        record: InboundRecord,
+        reply: Reply,
+        address: str,
+        confidence: float,
+        detail: str,
+        handoff_due: datetime | None = None,
     ) -> RecordedReply:
         """Store the reply as a pending outbound message to `address`, with conversation state."""
         choices = [{"label": c.label, "entry_id": c.entry_id} for c in reply.choices]
         row = await self._pool.fetchrow(
-            "SELECT * FROM record_reply($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10)",
+            "SELECT * FROM record_reply($1, $2, $3, $4, $5::jsonb, $6, $7, $8, $9, $10, $11)",
             record.conversation_id,
             record.message_id,
             address,
@@ -150,6 +165,7 @@ class PostgresStore:
             list(reply.source_entry_ids),
             reply.reason,
             detail,
+            handoff_due,
         )
         assert row is not None  # the function always returns one row
         return RecordedReply(row["message_id"], row["escalation_id"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 from core.knowledge import Chunk, ChunkKind
 from core.memory import Turn
@@ -40,6 +41,8 @@ class FakeStore:
         self.contacts: dict[tuple[str, str], int] = {}
         self.replies: list[Reply] = []
         self.addresses: list[str] = []
+        self.due: list[datetime | None] = []
+        self.misses: dict[int, int] = {}
         self.escalations: list[tuple[int, str]] = []
         self.status = "bot"
 
@@ -52,13 +55,25 @@ class FakeStore:
         returning = who in self.contacts
         contact_id = self.contacts.setdefault(who, len(self.contacts) + 1)
         profile = ContactProfile(contact_id, message.display_name, None, returning, ())
-        return InboundRecord(len(self.seen), contact_id, self.status, 0, profile)
+        misses = self.misses.get(contact_id, 0)
+        return InboundRecord(len(self.seen), contact_id, self.status, misses, profile)
 
     async def record_reply(
-        self, record: InboundRecord, reply: Reply, address: str, confidence: float, detail: str
+        self,
+        record: InboundRecord,
+        reply: Reply,
+        address: str,
+        confidence: float,
+        detail: str,
+        handoff_due: datetime | None = None,
     ) -> RecordedReply:
         self.replies.append(reply)
         self.addresses.append(address)
+        self.due.append(handoff_due)
+        if reply.source_entry_ids:
+            self.misses[record.conversation_id] = 0
+        elif reply.reason == "no_answer":
+            self.misses[record.conversation_id] = record.misses_in_a_row + 1
         if not reply.escalate:
             return RecordedReply(len(self.replies), None)
         self.escalations.append((record.conversation_id, reply.reason or "unknown"))

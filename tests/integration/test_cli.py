@@ -43,7 +43,10 @@ def test_chat_on_the_embedded_default_answers_and_escalates(data_dir: Path) -> N
     result = run_bot(
         data_dir,
         "chat",
-        stdin="What time do you open on Saturday?\nCan you repair my car gearbox?\n",
+        stdin=(
+            "What time do you open on Saturday?\nCan you repair my car gearbox?\n"
+            "Can you fix my car's gearbox then?\n"
+        ),
         BUSINESS_NAME="Pandan Lantern Bakehouse",
     )
     assert result.returncode == 0, result.stderr
@@ -51,7 +54,8 @@ def test_chat_on_the_embedded_default_answers_and_escalates(data_dir: Path) -> N
     lines = result.stdout.splitlines()
     assert "8:00 am" in lines[0] and "6:00 pm" in lines[0]
     assert "don't know" in result.stdout
-    assert "(escalated to staff: no_answer)" in result.stdout
+    assert "put it another way" in result.stdout  # the first miss asks again
+    assert "(escalated to staff: no_answer_twice)" in result.stdout
     # Everything stopped: a second run finds its data and does not ingest again.
     again = run_bot(data_dir, "chat", stdin="Where are you located?\n")
     assert again.returncode == 0, again.stderr

@@ -1,7 +1,11 @@
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from core.business_calendar import BusinessCalendar
 from core.compose import OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
+from core.escalation import EscalationPolicy, HandoffNotices
+from core.hours import parse_schedule
 from core.messages import ChannelName, InboundMessage
 from tests.fakes import FakeMemory, FakeRetrieval, FakeStore, ranking
 
@@ -57,11 +61,53 @@ async def test_duplicate_caught_by_store_even_when_memory_forgot() -> None:
     assert len(store.replies) == 1
 
 
-async def test_unknown_question_escalates_and_is_recorded() -> None:
+async def test_an_unknown_question_asks_again_then_hands_over_on_the_second_miss() -> None:
     core, store, _, _ = make_core(confidence=0.05)
-    reply = await core.handle(message("can you repair my car gearbox?"))
+    first = await core.handle(message("can you repair my car gearbox?", provider_id="g1"))
+    assert first is not None and not first.escalate and "put it another way" in first.text
+    assert store.escalations == []
+    second = await core.handle(message("fix my gearbox lah", provider_id="g2"))
+    assert second is not None and second.escalate
+    assert second.text.startswith("Sorry, I still can't answer that.")
+    assert "member of our team" in second.text
+    assert store.escalations == [(second.conversation_id, "no_answer_twice")]
+
+
+async def test_complaints_and_configured_keywords_hand_over_at_once() -> None:
+    store, memory = FakeStore(), FakeMemory()
+    retrieval = FakeRetrieval(ranking(0.9, ("hours-sat", "Sat 9-1")))
+    core = ConversationCore(
+        store, memory, retrieval, OfflineComposer(Thresholds(0.6, 0.3)), Greetings("Kopi Co"),
+        policy=EscalationPolicy.from_keywords(["refund", "allergy"]),
+    )  # fmt: skip
+    refund = await core.handle(message("I want a refund for my cake", provider_id="k1"))
+    angry = await core.handle(message("This is the worst service ever", provider_id="k2"))
+    assert refund is not None and refund.escalate and refund.reason == "keyword:refund"
+    assert angry is not None and angry.reason == "complaint"
+    assert angry.text.startswith("I'm sorry about this.")
+    assert retrieval.questions == []  # neither went to the knowledge base
+
+
+async def test_after_hours_the_handoff_is_due_at_the_next_opening() -> None:
+    calendar = BusinessCalendar(parse_schedule("mon-fri 09:00-18:00"), ZoneInfo("Asia/Singapore"))
+    store, memory = FakeStore(), FakeMemory()
+    core = ConversationCore(
+        store, memory, FakeRetrieval(ranking(0.9)), OfflineComposer(Thresholds()),
+        Greetings("Kopi Co"), notices=HandoffNotices(calendar),
+    )  # fmt: skip
+    sunday_evening = datetime(2026, 11, 8, 20, 0, tzinfo=ZoneInfo("Asia/Singapore"))
+    human = InboundMessage(
+        channel=ChannelName.WHATSAPP, external_user_id="whatsapp:+6591234567",
+        provider_message_id="SM1", text="/human", received_at=sunday_evening,
+    )  # fmt: skip
+    reply = await core.handle(human)
     assert reply is not None and reply.escalate
-    assert store.escalations == [(reply.conversation_id, "no_answer")]
+    # Monday 9 November 2026 is Deepavali's day in lieu.
+    assert reply.text == (
+        "We are closed for Deepavali; a member of our team will reply to you here from "
+        "Tuesday 10 Nov, 9:00 am."
+    )
+    assert store.due == [datetime(2026, 11, 10, 9, 0, tzinfo=ZoneInfo("Asia/Singapore"))]
 
 
 async def test_greeting_uses_name_and_skips_retrieval() -> None:

@@ -1,0 +1,97 @@
+"""When a person should take over, and what the customer is told about when they will answer."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from core.business_calendar import BusinessCalendar
+
+# Complaints and an angry tone, in English/Singlish, Mandarin, Malay and Tamil.
+_COMPLAINT = re.compile(
+    r"\b(complain(t|ts|ing)?|terrible|horrible|worst|disgusting|unacceptable|rude|angry|"
+    r"furious|ridiculous|lousy|jialat|cheat(ed|ing)?|scam(med)?|disappointed|lodge\s+a\s+report)\b"
+    r"|投诉|太差|很生气|骗子|退钱"
+    r"|\b(aduan|mengadu|teruk|kecewa|marah|tipu)\b"
+    r"|புகார்|மோசம்|கோபம்",
+    re.IGNORECASE,
+)
+_SHOUTING_LETTERS = 12  # this many capital letters with no lower case reads as shouting
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationPolicy:
+    """Triggers beyond an explicit request for a person: complaints, anger, chosen keywords."""
+
+    keywords: tuple[str, ...] = ()
+
+    @classmethod
+    def from_keywords(cls, keywords: Sequence[str]) -> EscalationPolicy:
+        """A policy for the configured keywords (case-insensitive, whole words)."""
+        return cls(tuple(k.strip().lower() for k in keywords if k.strip()))
+
+    def trigger(self, text: str) -> str | None:
+        """The reason this message needs a person, or None."""
+        lowered = text.lower()
+        for keyword in self.keywords:
+            if re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", lowered):
+                return f"keyword:{keyword}"
+        if _COMPLAINT.search(text):
+            return "complaint"
+        letters = [c for c in text if c.isalpha() and c.isascii()]
+        if len(letters) >= _SHOUTING_LETTERS and all(c.isupper() for c in letters):
+            return "angry_tone"
+        if "!!!" in text or "???" in text:
+            return "angry_tone"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffTiming:
+    """When staff will see the handoff, and the sentence that tells the customer."""
+
+    due_at: datetime
+    notice: str
+
+
+class HandoffNotices:
+    """Writes what the customer is told when a person takes over, from the business calendar."""
+
+    def __init__(self, calendar: BusinessCalendar | None = None) -> None:
+        # Without a calendar the business counts as always open.
+        self._calendar = calendar
+
+    def timing(self, at: datetime) -> HandoffTiming:
+        """Due at once while open; otherwise at the next opening, said with the reason."""
+        if self._calendar is None or self._calendar.is_open(at):
+            return HandoffTiming(
+                at, "I've asked a member of our team to reply to you here. Please hold on."
+            )
+        opens = self._calendar.next_open(at)
+        reason = self._calendar.closed_reason(at)
+        why = "We are closed now"
+        if reason is not None and reason.kind in ("holiday", "closure") and reason.name:
+            why = f"We are closed for {_clean(reason.name)}"
+        return HandoffTiming(
+            opens,
+            f"{why}; a member of our team will reply to you here from {_when(opens, at)}.",
+        )
+
+
+def _clean(name: str) -> str:
+    """Holiday names without the package's annotations."""
+    return name.replace(" (estimated)", "").replace(" (observed)", "")
+
+
+def _when(opens: datetime, now: datetime) -> str:
+    """'9:00 am today', 'tomorrow 9:00 am' or 'Tuesday 10 Nov, 9:00 am'."""
+    clock = opens.strftime("%I:%M %p").lstrip("0").lower()
+    local_now = now.astimezone(opens.tzinfo)
+    days = (opens.date() - local_now.date()).days
+    if days == 0:
+        return f"{clock} today"
+    if days == 1:
+        return f"tomorrow {clock}"
+    return f"{opens.strftime('%A')} {opens.day} {opens.strftime('%b')}, {clock}"
