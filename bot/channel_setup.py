@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import asyncpg
 from aiohttp import web
@@ -14,8 +16,18 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from bot.config import Settings
+from bot.email_ingress import EmailIngress
+from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
+from bot.handoffs import (
+    HandoffDispatcher,
+    HandoffMails,
+    HandoffStore,
+    MailIdentity,
+    StaffMailSender,
+)
 from bot.ingress import Ingress
 from bot.metrics import Metrics
+from bot.oauth2 import RefreshTokenSource
 from bot.telegram_polling import OffsetStore, TelegramPoller
 from bot.webhooks import (
     TELEGRAM_PATH,
@@ -28,6 +40,7 @@ from bot.webhooks import (
     twilio_routes,
 )
 from channels.base import ChannelSender
+from channels.email import EmailSender, SmtpAccount, SmtpMailer
 from channels.telegram import ALLOWED_UPDATES, TelegramSender, webhook_secret
 from channels.whatsapp import WhatsAppSender
 from core.messages import ChannelName
@@ -36,14 +49,23 @@ from core.messages import ChannelName
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 
+class Poller(Protocol):
+    """A loop that fetches inbound messages (Telegram long polling, IMAP)."""
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Fetch until `stop` is set."""
+        ...
+
+
 @dataclass
 class Channels:
     """What the configured channels contribute to a process."""
 
     senders: dict[ChannelName, ChannelSender] = field(default_factory=dict)
     routes: list[web.RouteDef] = field(default_factory=list)
-    pollers: list[TelegramPoller] = field(default_factory=list)
+    pollers: list[Poller] = field(default_factory=list)
     report: list[str] = field(default_factory=list)
+    handoffs: HandoffDispatcher | None = None
 
 
 async def open_channels(
@@ -61,6 +83,13 @@ async def open_channels(
         await _open_telegram(settings, stack, ingress, metrics, pool, redis, listen, channels)
     if settings.whatsapp_enabled:
         _open_whatsapp(settings, stack, ingress, metrics, listen, channels)
+    if settings.smtp_enabled:
+        _open_email(settings, ingress, pool, redis, listen, channels)
+    elif listen:
+        channels.report.append(
+            "Handoffs are recorded but not emailed: set STAFF_EMAIL, EMAIL_ADDRESS, SMTP_* and "
+            "IMAP_* (see .env.example)"
+        )
     if not channels.senders:
         channels.report.append(
             "No channel configured: set TELEGRAM_BOT_TOKEN and/or the TWILIO_* settings "
@@ -136,6 +165,80 @@ def _open_whatsapp(
             f"{base}{TWILIO_PATH} (status callbacks go to {base}{TWILIO_STATUS_PATH}; "
             f"optionally point the Twilio debugger webhook at {base}{TWILIO_DEBUGGER_PATH})"
         )
+
+
+def _open_email(
+    settings: Settings,
+    ingress: Ingress,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    listen: bool,
+    channels: Channels,
+) -> None:
+    """Email in (IMAP) and out (SMTP); handoffs to staff and their replies."""
+    s = settings
+    assert s.email_address is not None and s.smtp_host is not None
+    oauth2 = None
+    if s.oauth2_enabled:
+        assert s.email_oauth2_token_url and s.email_oauth2_client_id
+        assert s.email_oauth2_refresh_token is not None
+        secret = s.email_oauth2_client_secret
+        oauth2 = RefreshTokenSource(
+            s.email_oauth2_token_url,
+            s.email_oauth2_client_id,
+            secret.get_secret_value() if secret else None,
+            s.email_oauth2_refresh_token.get_secret_value(),
+        )
+    smtp_password = s.smtp_password or s.imap_password
+    mailer = SmtpMailer(
+        SmtpAccount(
+            host=s.smtp_host,
+            port=s.smtp_port,
+            username=s.smtp_username or (s.email_address if smtp_password or oauth2 else None),
+            password=smtp_password.get_secret_value() if smtp_password else None,
+            security=s.smtp_security,
+            oauth2=oauth2,
+        )
+    )
+    name = s.email_name or s.business_name
+    identity = MailIdentity(s.email_address, name)
+    channels.senders[ChannelName.EMAIL] = EmailSender(mailer, s.email_address, name)
+    if s.staff_email:
+        mails = HandoffMails(identity, s.staff_email, s.zone)
+        channels.senders[ChannelName.STAFF] = StaffMailSender(mailer, mails)
+        channels.handoffs = HandoffDispatcher(HandoffStore(pool), mails, mailer)
+    if not (listen and s.email_enabled):
+        return
+    assert s.imap_host is not None
+    account = ImapAccount(
+        host=s.imap_host,
+        port=s.imap_port,
+        username=s.imap_username or s.email_address,
+        password=s.imap_password.get_secret_value() if s.imap_password else None,
+        use_tls=s.imap_tls,
+        folder=s.imap_folder,
+        oauth2=oauth2,
+    )
+    handler = EmailIngress(
+        ingress,
+        redis,
+        own_addresses=[s.email_address],
+        staff_addresses=s.staff_senders,
+        max_per_sender_per_hour=s.email_max_per_sender_per_hour,
+    )
+    channels.pollers.append(
+        EmailPoller(
+            account,
+            handler.handle,
+            WatermarkStore(pool, account),
+            redis,
+            poll_seconds=s.email_poll_seconds,
+        )
+    )
+    staff = f"; handoffs go to {s.staff_email}" if s.staff_email else ""
+    channels.report.append(
+        f"Email {s.email_address}: reading {s.imap_folder} on {s.imap_host}{staff}"
+    )
 
 
 async def _close_twilio(http_client: AsyncTwilioHttpClient) -> None:

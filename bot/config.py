@@ -94,6 +94,32 @@ class Settings(BaseSettings):
     twilio_api_url: str | None = None
     twilio_rate_per_second: float = Field(10.0, gt=0)
 
+    # Email: the bot's own mailbox, read over IMAP and written from over SMTP.
+    email_address: str | None = None
+    email_name: str | None = None
+    imap_host: str | None = None
+    imap_port: int = Field(993, ge=1, le=65535)
+    imap_tls: bool = True
+    imap_username: str | None = None
+    imap_password: SecretStr | None = None
+    imap_folder: str = "INBOX"
+    email_poll_seconds: float = Field(60.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    email_oauth2_token_url: str | None = None
+    email_oauth2_client_id: str | None = None
+    email_oauth2_client_secret: SecretStr | None = None
+    email_oauth2_refresh_token: SecretStr | None = None
+    email_max_per_sender_per_hour: int = Field(10, ge=1)
+    # Other addresses whose replies to handoffs are accepted (comma-separated).
+    staff_addresses: str = ""
+    # A conversation a person took over returns to the bot after this much silence.
+    human_idle_minutes: int = Field(240, ge=1)
+    handoff_check_seconds: float = Field(30.0, gt=0)
+
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 
@@ -133,7 +159,7 @@ class Settings(BaseSettings):
     def _known_country(cls, value: str) -> str:
         return check_country(value)
 
-    @field_validator("staff_email")
+    @field_validator("staff_email", "email_address")
     @classmethod
     def _valid_email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value):
@@ -201,6 +227,27 @@ class Settings(BaseSettings):
         return self.telegram_mode == "webhook"
 
     @property
+    def email_enabled(self) -> bool:
+        """Whether the bot reads its mailbox (customers' email and staff replies)."""
+        return self.email_address is not None and self.imap_host is not None
+
+    @property
+    def smtp_enabled(self) -> bool:
+        """Whether the bot can send email (replies and handoffs)."""
+        return self.email_address is not None and self.smtp_host is not None
+
+    @property
+    def oauth2_enabled(self) -> bool:
+        """Whether mail logins use XOAUTH2 instead of passwords."""
+        return self.email_oauth2_refresh_token is not None
+
+    @property
+    def staff_senders(self) -> set[str]:
+        """Addresses whose replies to handoffs reach customers."""
+        extra = {a.strip().lower() for a in self.staff_addresses.split(",") if a.strip()}
+        return extra | ({self.staff_email.lower()} if self.staff_email else set())
+
+    @property
     def whatsapp_enabled(self) -> bool:
         """Whether the WhatsApp (Twilio) channel is configured."""
         return self.twilio_account_sid is not None
@@ -242,6 +289,10 @@ class Settings(BaseSettings):
 
 
 _SECRET_FIELDS = {
+    "imap_password",
+    "smtp_password",
+    "email_oauth2_client_secret",
+    "email_oauth2_refresh_token",
     "database_url",
     "redis_url",
     "qdrant_api_key",
@@ -263,6 +314,7 @@ def _channel_problems(s: Settings) -> list[str]:
             "WhatsApp through Twilio needs PUBLIC_BASE_URL: Twilio delivers messages only to a "
             "webhook it can reach, e.g. https://bot.example.com"
         )
+    problems += _email_problems(s)
     if s.telegram_mode != "auto" and s.telegram_bot_token is None:
         problems.append(f"TELEGRAM_MODE={s.telegram_mode} is set but TELEGRAM_BOT_TOKEN is not")
     if s.telegram_mode == "webhook" and s.public_base_url is None:
@@ -279,6 +331,29 @@ def _channel_problems(s: Settings) -> list[str]:
         problems.append(
             "Telegram sends webhooks only to https:// URLs: set PUBLIC_BASE_URL to an https:// "
             "address or use TELEGRAM_MODE=polling"
+        )
+    return problems
+
+
+def _email_problems(s: Settings) -> list[str]:
+    """Email settings that cannot work together, one line each."""
+    problems = []
+    if (s.imap_host or s.smtp_host) and s.email_address is None:
+        problems.append("IMAP_HOST/SMTP_HOST need EMAIL_ADDRESS, the bot's own mailbox address")
+    if s.email_address and s.imap_host and not (s.imap_password or s.oauth2_enabled):
+        problems.append("IMAP_HOST needs IMAP_PASSWORD (or the EMAIL_OAUTH2_* settings)")
+    if s.email_address and s.imap_host and not s.smtp_host:
+        problems.append("reading mail (IMAP_HOST) needs SMTP_HOST too, to answer it")
+    if s.staff_email and not s.smtp_enabled:
+        problems.append(
+            "STAFF_EMAIL needs EMAIL_ADDRESS and SMTP_HOST to send handoffs"
+            " (and IMAP_HOST for staff replies to reach customers)"
+        )
+    oauth = [s.email_oauth2_token_url, s.email_oauth2_client_id, s.email_oauth2_refresh_token]
+    if any(oauth) and not all(oauth):
+        problems.append(
+            "XOAUTH2 needs EMAIL_OAUTH2_TOKEN_URL, EMAIL_OAUTH2_CLIENT_ID and "
+            "EMAIL_OAUTH2_REFRESH_TOKEN together"
         )
     return problems
 

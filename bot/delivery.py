@@ -42,13 +42,15 @@ class Delivery:
 
     async def deliver(self, message: InboundMessage) -> bool:
         """Send what is owed for this message; False when another sender is busy with it."""
-        sender = self._senders.get(message.channel)
-        if sender is not None:
-            await sender.acknowledge(message)
+        own = self._senders.get(message.channel)
+        if own is not None:
+            await own.acknowledge(message)
         claimed = await self._outbox.claim_replies(
             message.channel.value, message.provider_message_id, self._lease
         )
         for item in claimed.items:
+            # A reply may go out on another channel: a staff email answered on Telegram.
+            sender = next((s for c, s in self._senders.items() if c.value == item.channel), None)
             await self._send(item, message, sender)
         return not claimed.busy
 
@@ -56,7 +58,7 @@ class Delivery:
         self, item: OutboundItem, message: InboundMessage, sender: ChannelSender | None
     ) -> None:
         """Send one reply with retries; record success or the final failure with its reason."""
-        channel = message.channel.value
+        channel = item.channel
         if sender is None:
             await self._fail(item, channel, f"no sender configured for {channel}", partial=False)
             return
@@ -73,8 +75,9 @@ class Delivery:
         await self._outbox.mark_sent(item.message_id, ids)
         self._metrics.sent.labels(channel).inc()
         self._metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
-        waited = (datetime.now(UTC) - message.received_at).total_seconds()
-        self._metrics.end_to_end_seconds.labels(channel).observe(max(waited, 0.0))
+        if channel == message.channel.value:  # a customer waited this long for the answer
+            waited = (datetime.now(UTC) - message.received_at).total_seconds()
+            self._metrics.end_to_end_seconds.labels(channel).observe(max(waited, 0.0))
         log.info("reply_sent", channel=channel, message_id=item.message_id, parts=len(ids))
 
     async def _with_retries(

@@ -7,21 +7,24 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 
 import structlog
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channel_setup import Channels, open_channels
 from bot.config import Settings
 from bot.delivery import Delivery
+from bot.handoffs import HandoffStore
 from bot.ingress import Ingress
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
 from bot.server import build_app
 from bot.services import Services
 from bot.worker import Worker
+from core.messages import InboundMessage, Reply
 from core.outbox import PostgresOutbox
 
 log = structlog.get_logger(__name__)
@@ -46,6 +49,7 @@ class Runtime:
         self.ingress = Ingress(self.queue, self.outbox, self.metrics)
         self.channels = Channels()
         self.app: web.Application | None = None
+        self._kicks: set[asyncio.Task[int]] = set()
         self.port: int | None = None
 
     async def __aenter__(self) -> Runtime:
@@ -105,7 +109,7 @@ class Runtime:
         return [
             Worker(
                 self.queue,
-                self.services.core.handle,
+                self._handle,
                 delivery,
                 self.metrics,
                 name=f"{base}-{n}",
@@ -117,6 +121,8 @@ class Runtime:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Run workers and pollers until `stop` is set; workers finish what they hold."""
+        scheduler = self._scheduler()
+        scheduler.start()
         workers = [asyncio.create_task(w.run(stop)) for w in self.workers()]
         pollers = [asyncio.create_task(p.run(stop)) for p in self.channels.pollers]
         stopped = asyncio.create_task(stop.wait())
@@ -132,3 +138,37 @@ class Runtime:
         for poller in pollers:
             poller.cancel()
         await asyncio.gather(*workers, *pollers, stopped, return_exceptions=True)
+        scheduler.shutdown(wait=False)
+        if self._kicks:
+            await asyncio.gather(*self._kicks, return_exceptions=True)
+
+    def _scheduler(self) -> AsyncIOScheduler:
+        """Periodic jobs: due handoffs (at opening time too) and idle human conversations."""
+        s = self.settings
+        scheduler = AsyncIOScheduler(timezone=s.zone)
+        if self.channels.handoffs is not None:
+            scheduler.add_job(
+                self.channels.handoffs.dispatch_due,
+                "interval",
+                seconds=s.handoff_check_seconds,
+                id="handoffs",
+                max_instances=1,
+                coalesce=True,
+                next_run_time=datetime.now(s.zone),
+            )
+        store = HandoffStore(self.services.storage.pool)
+        idle = timedelta(minutes=s.human_idle_minutes)
+        scheduler.add_job(
+            store.hand_back_idle, "interval", args=[idle], minutes=5, id="idle", coalesce=True
+        )
+        return scheduler
+
+    async def _handle(self, message: InboundMessage) -> Reply | None:
+        """The core, then an immediate handoff email when the reply escalated."""
+        reply = await self.services.core.handle(message)
+        if reply is not None and reply.escalate and self.channels.handoffs is not None:
+            # The staff address gets the handoff at once, not at the next scheduler tick.
+            kick = asyncio.create_task(self.channels.handoffs.dispatch_due())
+            self._kicks.add(kick)
+            kick.add_done_callback(self._kicks.discard)
+        return reply

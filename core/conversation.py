@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -11,7 +12,7 @@ from core.compose import Composer, ComposeRequest, Composition
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.intents import Intent, classify
 from core.memory import Memory, Turn
-from core.messages import InboundMessage, Reply
+from core.messages import ChannelName, InboundMessage, Reply
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -90,6 +91,8 @@ class ConversationCore:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
         channel = message.channel.value
         message = replace(message, text=message.text.strip()[:MAX_TEXT_CHARS])
+        if message.channel is ChannelName.STAFF:
+            return await self._relay_staff_reply(message)
         claim_of = self._memory.claim(
             channel, message.external_user_id, message.provider_message_id
         )
@@ -102,6 +105,8 @@ class ConversationCore:
                 await claim.finish(0, [])
                 return None
             if record.conversation_status == "human":
+                # A person has this conversation: pass the message on to them, say nothing.
+                await self._store.record_forward(record, _forwarded_text(message))
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
             history = tuple(claim.history(record.conversation_id))
@@ -134,6 +139,19 @@ class ConversationCore:
             await self._summaries.remember(record.profile.contact_id, closed_id, summary)
         return reply
 
+    async def _relay_staff_reply(self, message: InboundMessage) -> Reply | None:
+        """A staff member answered a handoff: queue their words to the customer."""
+        if message.thread_ref is None:
+            return None
+        back_to_bot = bool(_BACK_TO_BOT.search(message.text))
+        text = _BACK_TO_BOT.sub("", message.text).strip()
+        relay = await self._store.record_staff_reply(message.thread_ref, message, text, back_to_bot)
+        if relay is None:
+            log.info("staff_reply_dropped", id=message.provider_message_id)
+            return None
+        log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
+        return Reply(conversation_id=relay.conversation_id, text=text)
+
     async def _answer(
         self, message: InboundMessage, record: InboundRecord, history: tuple[Turn, ...]
     ) -> tuple[Composition, float]:
@@ -164,6 +182,15 @@ class ConversationCore:
                 ), ranking.confidence
             return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
         return composition, ranking.confidence
+
+
+_BACK_TO_BOT = re.compile(r"(?<!\w)#(resolve|resolved|bot)\b", re.IGNORECASE)
+
+
+def _forwarded_text(message: InboundMessage) -> str:
+    """The customer's message as staff see it, attachments named."""
+    kinds = ", ".join(a.kind for a in message.attachments)
+    return f"{message.text}\n[sent: {kinds}]".strip() if kinds else message.text
 
 
 def _text_only(message: InboundMessage) -> str:

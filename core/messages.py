@@ -15,6 +15,8 @@ class ChannelName(StrEnum):
     EMAIL = "email"
     WEBCHAT = "webchat"
     CLI = "cli"
+    STAFF = "staff"
+    """Staff answering a handoff by email; `thread_ref` holds the handoff's token."""
 
 
 @dataclass(frozen=True, slots=True)

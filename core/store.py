@@ -45,6 +45,15 @@ class RecordedReply:
 
 
 @dataclass(frozen=True, slots=True)
+class StaffRelay:
+    """A staff reply stored and queued to the customer (no outbound id when it had no text)."""
+
+    conversation_id: int
+    staff_message_id: int
+    outbound_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class KnowledgeDocumentRow:
     """A knowledge file as the database remembers it."""
 
@@ -76,6 +85,16 @@ class ConversationStore(Protocol):
 
         An escalating reply opens a handoff due at `handoff_due`, unless one is already open.
         """
+        ...
+
+    async def record_staff_reply(
+        self, token: str, message: InboundMessage, text: str, back_to_bot: bool
+    ) -> StaffRelay | None:
+        """Store a staff reply to a handoff and queue it to the customer; None if unknown/seen."""
+        ...
+
+    async def record_forward(self, record: InboundRecord, text: str) -> int | None:
+        """Queue a customer's message to staff in the handoff thread; None without a handoff."""
         ...
 
 
@@ -169,6 +188,29 @@ class PostgresStore:
         )
         assert row is not None  # the function always returns one row
         return RecordedReply(row["message_id"], row["escalation_id"])
+
+    async def record_staff_reply(
+        self, token: str, message: InboundMessage, text: str, back_to_bot: bool
+    ) -> StaffRelay | None:
+        """Store a staff reply to a handoff and queue it to the customer; None if unknown/seen."""
+        row = await self._pool.fetchrow(
+            "SELECT * FROM record_staff_reply($1, $2, $3, $4, $5)",
+            token,
+            message.provider_message_id,
+            text,
+            message.external_user_id,
+            back_to_bot,
+        )
+        if row is None:
+            return None
+        return StaffRelay(row["conversation_id"], row["staff_message_id"], row["outbound_id"])
+
+    async def record_forward(self, record: InboundRecord, text: str) -> int | None:
+        """Queue a customer's message to staff in the handoff thread; None without a handoff."""
+        value = await self._pool.fetchval(
+            "SELECT record_forward($1, $2, $3)", record.conversation_id, record.message_id, text
+        )
+        return int(value) if value is not None else None
 
     async def get_document(self, path: str) -> KnowledgeDocumentRow | None:
         """Return the stored row for a path, if any."""

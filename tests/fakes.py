@@ -10,7 +10,7 @@ from core.knowledge import Chunk, ChunkKind
 from core.memory import Turn
 from core.messages import InboundMessage, Reply
 from core.ranking import RankedEntry, Ranking
-from core.store import ContactProfile, InboundRecord, RecordedReply
+from core.store import ContactProfile, InboundRecord, RecordedReply, StaffRelay
 
 
 def chunk(
@@ -42,6 +42,8 @@ class FakeStore:
         self.replies: list[Reply] = []
         self.addresses: list[str] = []
         self.due: list[datetime | None] = []
+        self.staff_replies: list[tuple[str, str, bool]] = []
+        self.forwards: list[str] = []
         self.misses: dict[int, int] = {}
         self.escalations: list[tuple[int, str]] = []
         self.status = "bot"
@@ -78,6 +80,16 @@ class FakeStore:
             return RecordedReply(len(self.replies), None)
         self.escalations.append((record.conversation_id, reply.reason or "unknown"))
         return RecordedReply(len(self.replies), len(self.escalations))
+
+    async def record_staff_reply(
+        self, token: str, message: InboundMessage, text: str, back_to_bot: bool
+    ) -> StaffRelay | None:
+        self.staff_replies.append((token, text, back_to_bot))
+        return StaffRelay(1, len(self.staff_replies), len(self.staff_replies) if text else None)
+
+    async def record_forward(self, record: InboundRecord, text: str) -> int | None:
+        self.forwards.append(text)
+        return len(self.forwards)
 
 
 class FakeClaim:

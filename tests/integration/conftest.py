@@ -38,6 +38,10 @@ def settings(embedded: EmbeddedServices, tmp_path_factory: pytest.TempPathFactor
         database_url=SecretStr(embedded.database_url),
         redis_url=SecretStr(embedded.redis_url),
         knowledge_path=SAMPLE_KB,
+        # Open around the clock, so handoffs go out at once whenever the tests run; tests of
+        # after-hours behaviour bring their own calendar and clock.
+        business_hours="mon-sun 00:00-24:00",
+        public_holidays=False,
     )
 
 
