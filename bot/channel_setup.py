@@ -157,6 +157,7 @@ def _open_whatsapp(
         settings.twilio_whatsapp_from,
         status_callback_url=base + TWILIO_STATUS_PATH,
         rate_per_second=settings.twilio_rate_per_second,
+        template_sid=settings.twilio_reopen_template_sid,
     )
     if listen:
         channels.routes += twilio_routes(TwilioWebhook(token, base), ingress, metrics)

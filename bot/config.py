@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     twilio_whatsapp_from: str | None = None
     twilio_api_url: str | None = None
     twilio_rate_per_second: float = Field(10.0, gt=0)
+    # Approved WhatsApp template (Content SID, HX...) that invites a customer to write back
+    # when staff answer after WhatsApp's 24-hour window.
+    twilio_reopen_template_sid: str | None = None
 
     # Email: the bot's own mailbox, read over IMAP and written from over SMTP.
     email_address: str | None = None

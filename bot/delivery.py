@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import structlog
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
 from bot.metrics import Metrics
-from channels.base import ChannelSender, SendError
+from channels.base import ChannelSender, SendError, TemplateSender
 from core.messages import ChannelName, InboundMessage
 from core.outbox import OutboundItem, Outbox
 
@@ -108,6 +109,10 @@ class Delivery:
         )
         async for attempt in retrying:
             with attempt:
+                if item.kind == "template":
+                    if not hasattr(sender, "send_template"):
+                        raise SendError(f"{channel} has no templates", retryable=False)
+                    return await cast(TemplateSender, sender).send_template(item.address)
                 return await sender.send(item.address, item.text, item.choices)
         raise AssertionError("unreachable: tenacity reraises the last error")
 

@@ -84,6 +84,14 @@ class ChannelSender(Protocol):
         ...
 
 
+class TemplateSender(Protocol):
+    """A channel that can send its approved opener when free text is not allowed."""
+
+    async def send_template(self, address: str) -> list[str]:
+        """Send the configured template; return the provider's id."""
+        ...
+
+
 def reply_address(message: InboundMessage) -> str:
     """Where the reply to a message goes: the channel's explicit route, else the sender."""
     return message.reply_to or message.external_user_id

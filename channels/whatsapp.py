@@ -130,6 +130,7 @@ class WhatsAppSender:
         sender: str,
         status_callback_url: str | None,
         rate_per_second: float = 10.0,
+        template_sid: str | None = None,
     ) -> None:
         """Use a Client built with `http_client=AsyncTwilioHttpClient()`; the caller closes it."""
         self.channel: ChannelName = ChannelName.WHATSAPP
@@ -137,6 +138,7 @@ class WhatsAppSender:
         self._sender = sender if sender.startswith(_PREFIX) else f"{_PREFIX}{sender}"
         self._status_callback_url = status_callback_url
         self._limiter = AsyncLimiter(rate_per_second, 1)
+        self._template_sid = template_sid
 
     async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
         """Send one reply, split into parts of at most 1600 characters; return their SIDs."""
@@ -155,13 +157,29 @@ class WhatsAppSender:
     async def acknowledge(self, message: InboundMessage) -> None:
         """Do nothing: Twilio needs no acknowledgement beyond the webhook's 200."""
 
-    async def _send_part(self, address: str, body: str) -> str:
-        """Send one message and return its SID, mapping every failure to SendError."""
-        extra = {"status_callback": self._status_callback_url} if self._status_callback_url else {}
+    async def send_template(self, address: str) -> list[str]:
+        """Send the approved template (ContentSid) that invites the customer to write back."""
+        if self._template_sid is None:
+            raise SendError(
+                "outside WhatsApp's 24-hour window and TWILIO_REOPEN_TEMPLATE_SID is not set",
+                retryable=False,
+            )
+        return [await self._send_part(address, None)]
+
+    async def _send_part(self, address: str, body: str | None) -> str:
+        """Send one message (the template when body is None); return its SID."""
+        extra: dict[str, str] = (
+            {"status_callback": self._status_callback_url} if self._status_callback_url else {}
+        )
+        if body is None:
+            assert self._template_sid is not None
+            extra["content_sid"] = self._template_sid
+        else:
+            extra["body"] = body
         async with self._limiter:
             try:
                 message = await self._client.messages.create_async(
-                    from_=self._sender, to=address, body=body, **extra
+                    from_=self._sender, to=address, **extra
                 )
             except (TwilioRestException, TwilioServiceException) as error:
                 raise _http_error(error) from error

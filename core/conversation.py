@@ -55,6 +55,14 @@ class Greetings:
             "Or ask to talk to a person and I'll pass you to our team."
         )
 
+    def held_note(self) -> str:
+        """Told to staff when their reply must wait for the customer (WhatsApp's 24 hours)."""
+        return (
+            "Your reply has not been sent yet: WhatsApp allows free-form messages only within "
+            "24 hours of the customer's last message. The customer was sent our approved "
+            "template inviting them to write back; your reply goes out as soon as they do."
+        )
+
     def sorry(self, reason: str | None) -> str:
         """What comes before the handoff notice, by why the conversation is handed over."""
         if reason in ("complaint", "angry_tone"):
@@ -107,6 +115,7 @@ class ConversationCore:
             if record.conversation_status == "human":
                 # A person has this conversation: pass the message on to them, say nothing.
                 await self._store.record_forward(record, _forwarded_text(message))
+                await self._store.release_held(record)
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
             history = tuple(claim.history(record.conversation_id))
@@ -149,6 +158,10 @@ class ConversationCore:
         if relay is None:
             log.info("staff_reply_dropped", id=message.provider_message_id)
             return None
+        if relay.outbound_id is not None and await self._store.hold_outside_window(
+            relay.outbound_id, self._greetings.held_note(), message.thread_ref
+        ):
+            log.info("staff_reply_held", conversation=relay.conversation_id)
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
         return Reply(conversation_id=relay.conversation_id, text=text)
 

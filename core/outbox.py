@@ -29,6 +29,8 @@ class OutboundItem:
     text: str
     choices: tuple[Choice, ...]
     attempts: int
+    kind: str = "text"
+    """"text", or "template": the channel's approved opener (WhatsApp outside 24 hours)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,10 +100,10 @@ class PostgresOutbox:
                   FROM candidates c
                  WHERE m.id = c.id
                    AND (c.delivery_status = 'pending' OR c.lease_until < now())
-                RETURNING m.id, m.channel, m.address, m.body, m.choices, m.attempts)
+                RETURNING m.id, m.channel, m.address, m.body, m.choices, m.attempts, m.kind)
             SELECT t.*, false AS busy FROM taken t
             UNION ALL
-            SELECT c.id, NULL, NULL, NULL, NULL, NULL, true FROM candidates c
+            SELECT c.id, NULL, NULL, NULL, NULL, NULL, NULL, true FROM candidates c
              WHERE c.delivery_status = 'sending' AND c.lease_until >= now()
             """,
             channel,
@@ -116,6 +118,7 @@ class PostgresOutbox:
                 text=r["body"],
                 choices=tuple(Choice(c["label"], c["entry_id"]) for c in json.loads(r["choices"])),
                 attempts=r["attempts"],
+                kind=r["kind"],
             )
             for r in rows
             if not r["busy"]

@@ -97,6 +97,14 @@ class ConversationStore(Protocol):
         """Queue a customer's message to staff in the handoff thread; None without a handoff."""
         ...
 
+    async def hold_outside_window(self, outbound_id: int, note: str, token: str) -> bool:
+        """Hold a staff reply the channel may not send now (WhatsApp after 24 hours)."""
+        ...
+
+    async def release_held(self, record: InboundRecord) -> int:
+        """The customer wrote: held replies go out as answers to this message."""
+        ...
+
 
 class KnowledgeCatalog(Protocol):
     """What ingestion needs to remember which files are indexed."""
@@ -211,6 +219,20 @@ class PostgresStore:
             "SELECT record_forward($1, $2, $3)", record.conversation_id, record.message_id, text
         )
         return int(value) if value is not None else None
+
+    async def hold_outside_window(self, outbound_id: int, note: str, token: str) -> bool:
+        """Hold a staff reply the channel may not send now (WhatsApp after 24 hours)."""
+        held = await self._pool.fetchval(
+            "SELECT hold_outside_whatsapp_window($1, $2, $3)", outbound_id, note, token
+        )
+        return bool(held)
+
+    async def release_held(self, record: InboundRecord) -> int:
+        """The customer wrote: held replies go out as answers to this message."""
+        count = await self._pool.fetchval(
+            "SELECT release_held($1, $2)", record.conversation_id, record.message_id
+        )
+        return int(count or 0)
 
     async def get_document(self, path: str) -> KnowledgeDocumentRow | None:
         """Return the stored row for a path, if any."""

@@ -91,6 +91,12 @@ class FakeStore:
         self.forwards.append(text)
         return len(self.forwards)
 
+    async def hold_outside_window(self, outbound_id: int, note: str, token: str) -> bool:
+        return False
+
+    async def release_held(self, record: InboundRecord) -> int:
+        return 0
+
 
 class FakeClaim:
     def __init__(self, memory: FakeMemory, key: tuple[str, str]) -> None:

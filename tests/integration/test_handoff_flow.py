@@ -12,15 +12,19 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
 
+import aiohttp
 import pytest
 from pydantic import SecretStr
+from twilio.request_validator import RequestValidator
 
 from bot.runtime import Runtime
 from bot.services import Services
-from tests.integration.bot_harness import running_bot, settle, wait_for
+from channels.telegram import webhook_secret
+from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
+from tests.providers.twilio_api import FakeTwilioApi
 
 pytestmark = pytest.mark.skipif(
     not dovecot_available(), reason="Dovecot is not installed (apt-get install dovecot-imapd)"
@@ -83,10 +87,6 @@ def telegram_text(user: int, text: str) -> dict[str, Any]:
 
 
 async def post(runtime: Runtime, update: dict[str, Any]) -> None:
-    import aiohttp
-
-    from channels.telegram import webhook_secret
-
     async with aiohttp.ClientSession() as session:
         response = await session.post(
             f"http://127.0.0.1:{runtime.port}/webhooks/telegram",
@@ -169,3 +169,75 @@ async def test_a_reply_to_a_handoff_from_a_stranger_is_not_relayed(
     await dovecot.append(BOT_MAILBOX, PASSWORD, forged)
     await settle(2.0)
     assert len(sent_to(telegram_api, user)) == 1  # only the bot's own handoff notice
+
+
+async def test_whatsapp_customer_outside_24_hours_gets_the_template_then_the_staff_text(
+    services: Services, dovecot: Dovecot, smtp: SmtpServer, twilio_api: FakeTwilioApi
+) -> None:
+    async with running_bot(
+        services,
+        twilio_account_sid=twilio_api.account_sid,
+        twilio_auth_token=SecretStr(twilio_api.auth_token),
+        twilio_whatsapp_from="whatsapp:+6560001234",
+        twilio_api_url=twilio_api.base_url,
+        twilio_reopen_template_sid="HX" + "a" * 32,
+        email_address=BOT_MAILBOX,
+        imap_host="127.0.0.1",
+        imap_port=dovecot.port,
+        imap_tls=False,
+        imap_password=SecretStr(PASSWORD),
+        smtp_host="127.0.0.1",
+        smtp_port=smtp.port,
+        smtp_security="none",
+        staff_email=STAFF,
+        email_poll_seconds=0.2,
+        handoff_check_seconds=1.0,
+    ) as bot:
+        await asyncio.wait_for(bot.channels.pollers[-1].ready.wait(), timeout=20)  # type: ignore[attr-defined]
+        customer = f"whatsapp:+659{uuid.uuid4().int % 10**7:07d}"
+
+        async def whatsapp(text: str) -> None:
+            form = {
+                "MessageSid": f"SM{uuid.uuid4().hex}", "From": customer,
+                "To": "whatsapp:+6560001234", "Body": text, "NumMedia": "0",
+                "ProfileName": "Aisyah",
+            }  # fmt: skip
+            url = f"{PUBLIC_URL}/webhooks/twilio"
+            signature = RequestValidator(twilio_api.auth_token).compute_signature(url, form)
+            async with aiohttp.ClientSession() as session:
+                response = await session.post(
+                    f"http://127.0.0.1:{bot.port}/webhooks/twilio",
+                    data=form,
+                    headers={"X-Twilio-Signature": signature},
+                )
+                assert response.status == 200
+
+        def to_customer() -> list[dict[str, str]]:
+            return [c.form for c in twilio_api.calls if c.form.get("To") == customer]
+
+        await whatsapp("Can I speak to a person please?")
+        await wait_for(lambda: len(to_customer()) == 1)
+        [handoff] = await smtp.wait_for(1)
+        # A day and more passes before staff answer.
+        await services.storage.pool.execute(
+            "UPDATE messages SET created_at = now() - interval '25 hours'"
+            " WHERE channel = 'whatsapp' AND direction = 'inbound'"
+            " AND conversation_id IN (SELECT c.id FROM conversations c"
+            "   JOIN channel_identities ci ON ci.contact_id = c.contact_id"
+            "   WHERE ci.external_id = $1)",
+            customer,
+        )
+        await dovecot.append(
+            BOT_MAILBOX, PASSWORD, staff_reply(handoff, "Sorry for the wait! Yes we can.")
+        )
+        await wait_for(lambda: len(to_customer()) == 2)
+        template = to_customer()[1]
+        assert template["ContentSid"] == "HX" + "a" * 32 and "Body" not in template
+        notes = await smtp.wait_for(2)
+        assert "24 hours" in notes[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+        await settle(0.5)
+        assert len(to_customer()) == 2  # the staff text waits
+
+        await whatsapp("Hi, I'm here")
+        await wait_for(lambda: len(to_customer()) == 3)
+        assert to_customer()[2]["Body"] == "Sorry for the wait! Yes we can."

@@ -131,7 +131,7 @@ class FakeTwilioApi:
         return {
             "account_sid": self.account_sid,
             "api_version": "2010-04-01",
-            "body": form["Body"],
+            "body": form.get("Body", ""),
             "date_created": now,
             "date_sent": None,
             "date_updated": now,
@@ -158,9 +158,9 @@ def _validate(form: dict[str, str]) -> tuple[int, str] | None:
         return 21604, "A 'To' phone number is required."
     if not form.get("From"):
         return 21603, "A 'From' phone number is required."
-    if not form.get("Body"):
+    if not form.get("Body") and not form.get("ContentSid"):
         return 21602, "Message body is required."
-    if len(form["Body"]) > _MAX_BODY:
+    if len(form.get("Body", "")) > _MAX_BODY:
         return 21617, "The concatenated message body exceeds the 1600 character limit."
     if form["From"].startswith("whatsapp:") != form["To"].startswith("whatsapp:"):
         return 21910, "Invalid From and To pair. From and To should be of the same channel"
