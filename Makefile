@@ -40,9 +40,11 @@ unit: install
 test: lint typecheck  ## Lint, type-check, run every test, then sweep the public samples.
 	$(BIN)/pytest
 	$(BIN)/python scripts/sweep_samples.py
+	$(BIN)/python scripts/sweep_emails.py
 
-sweep: install  ## Every public sample payload through the webhook handlers (needs ../shared).
+sweep: install  ## Every public sample payload and email through the parsers (needs ../shared).
 	$(BIN)/python scripts/sweep_samples.py
+	$(BIN)/python scripts/sweep_emails.py
 
 eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
 	$(BIN)/python bench/eval_quality.py

@@ -1,0 +1,336 @@
+"""Email channel, inbound and pure: raw RFC 5322 bytes to a ParsedEmail, automatic mail flagged.
+
+Broken mail is read as far as it goes: unknown or wrong charsets, missing boundaries and malformed
+headers never raise. Mail never to be answered gets a `skip_reason` and the header behind it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import email
+import email.errors
+import email.header
+import email.policy
+import email.utils
+import re
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import Message
+from typing import Final
+
+import structlog
+from charset_normalizer import from_bytes
+
+from channels.base import PayloadError
+from channels.email_quotes import extract_reply, html_to_text, normalise_whitespace
+from core.messages import Attachment
+
+log = structlog.get_logger(__name__)
+
+MAX_PARTS: Final = 200  # MIME parts read per mail; the rest is ignored (enclosed-endless has 3000)
+MAX_DEPTH: Final = 20  # multipart nesting read per mail
+_DETAIL_CHARS: Final = 200
+# Labels that mean a superset in practice (WHATWG encoding standard), tried in this order.
+_CODECS: Final = {
+    "gb2312": ("gb18030",), "gbk": ("gb18030",), "x-gbk": ("gb18030",), "cp936": ("gb18030",),
+    "euc-cn": ("gb18030",), "big5": ("cp950", "big5hkscs"), "iso-8859-1": ("cp1252", "latin-1"),
+    "latin-1": ("cp1252", "latin-1"), "ks_c_5601-1987": ("cp949",), "euc-kr": ("cp949",),
+    "shift_jis": ("cp932",), "tis-620": ("cp874",), "iso-8859-11": ("cp874",), "us-ascii": (),
+    "ascii": (), "unknown-8bit": (), "x-unknown": (), "utf8": ("utf-8",),
+}  # fmt: skip
+_NOT_UTF8_FIRST: Final = ("utf", "iso-2022", "iso2022", "hz")  # UTF-8 itself, or not ASCII-based
+_ASCII: Final = bytes(range(128))
+_UNSAFE_CODECS: Final = frozenset({"unicode-escape", "raw-unicode-escape", "idna", "punycode"})
+# Undeclared or wrongly declared 8-bit text: GB2312-range and Big5 byte pairs throughout first,
+# then detection among the charsets Singapore mail is written in.
+_LEGACY: Final = (
+    (re.compile(rb"([\x00-\x7f]|[\xa1-\xf7][\xa1-\xfe])*"), "gb18030"),
+    (re.compile(rb"([\x00-\x7f]|[\xa1-\xf9][\x40-\x7e\xa1-\xfe])*"), "cp950"),
+)
+_DETECT_MIN: Final = 16  # non-ASCII bytes
+_DETECTED: Final = ["gb18030", "big5", "cp1252", "cp1251", "cp874", "shift_jis", "euc_kr"]
+_NOT_FILES: Final = frozenset({  # signatures and encryption envelopes, not files
+    "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature",
+    "application/pgp-encrypted",
+})  # fmt: skip
+# Boundary lines and part headers (with their folded lines) left in the text of broken MIME.
+_MIME_LINES: Final = re.compile(
+    r"^(--\S{6,}|(content-[\w-]+|mime-version):.*(\r?\n[ \t].*)*)\r?$\n?", re.I | re.M
+)
+_ANGLE_ID: Final = re.compile(r"<[^<>\s]+>")
+_ADDRESS: Final = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
+_AUTO_SUBJECT: Final = re.compile(
+    r"^\s*((re|aw|回复|回覆)\s*[:\uff1a]\s*)?(out of (the )?office( auto ?reply)?|automatic reply|"
+    r"auto[- ]?reply|auto[- ]?response|autoresponse|vacation reply|away from (the )?office|"
+    r"自动回复|自動回覆|自动答复|自動回复|réponse automatique|respuesta automática|"
+    r"abwesenheitsnotiz|automatisch antwoord)\s*([:\uff1a\-\u2013(\[]|$)",
+    re.IGNORECASE,
+)
+_DAEMON: Final = re.compile(r"^(mailer-daemon|postmaster)\b", re.IGNORECASE)
+_BOUNCE_SUBJECT: Final = re.compile(
+    r"^\s*(undeliverable|undelivered mail|delivery status notification|mail delivery failed|"
+    r"returned mail|delivery failure|failure notice|退信|系统退信)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedEmail:
+    """One inbound email, decoded and classified; `skip_reason` set means never answer it."""
+
+    message_id: str | None
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    sender: str
+    sender_name: str | None
+    recipients: tuple[str, ...]
+    subject: str
+    text: str
+    full_text: str
+    attachments: tuple[Attachment, ...]
+    date: datetime | None
+    skip_reason: str | None
+    skip_detail: str | None
+
+
+def parse_email(raw: bytes, own_addresses: Collection[str] = ()) -> ParsedEmail:
+    """Parse one raw email; raise PayloadError only when it is not an email at all."""
+    if not isinstance(raw, bytes | bytearray) or not raw.strip():
+        raise PayloadError("empty email")
+    own = frozenset(address.strip().lower() for address in own_addresses)
+    try:
+        return _parse(email.message_from_bytes(bytes(raw), policy=email.policy.default), own)
+    except PayloadError:
+        raise
+    except Exception as exc:  # policy.default raises on some malformed headers; compat32 does not
+        log.info("email.reparsed_compat32", error=repr(exc))
+        return _parse(email.message_from_bytes(bytes(raw), policy=email.policy.compat32), own)
+
+
+@dataclass(slots=True)
+class _Walk:
+    """What a walk over the MIME tree found besides text."""
+
+    parts: int = 0
+    attachments: list[Attachment] = field(default_factory=list)
+    types: set[str] = field(default_factory=set)
+
+
+def _parse(msg: Message, own: frozenset[str]) -> ParsedEmail:
+    headers: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        headers.setdefault(name.lower(), []).append(re.sub(r"\r?\n", "", str(value)))
+    charset = msg.get_content_charset()  # for raw 8-bit headers, the body's is the best guess
+    first = {name: decode_header(values[0], charset) for name, values in headers.items()}
+    senders = _addresses(headers.get("from", [])[:1], charset)
+    sender, sender_name = senders[0] if senders else ("", None)
+    recipients = _addresses(
+        headers.get("to", []) + headers.get("cc", []) + headers.get("delivered-to", []), charset
+    )
+    walk = _Walk()
+    full_text = normalise_whitespace(_text_of(msg, 0, walk))
+    skip = _classify(msg, first, walk.types, sender, own)
+    if not sender and skip is None:
+        raise PayloadError("not an email: no sender address" if headers else "not an email")
+    references = _ANGLE_ID.findall(" ".join(headers.get("references", [])))
+    return ParsedEmail(
+        message_id=_first_id(first.get("message-id", "")),
+        in_reply_to=_first_id(first.get("in-reply-to", "")),
+        references=tuple(dict.fromkeys(references)),
+        sender=sender,
+        sender_name=sender_name,
+        recipients=tuple(dict.fromkeys(address for address, _ in recipients)),
+        subject=first.get("subject", ""),
+        text=extract_reply(full_text),
+        full_text=full_text,
+        attachments=tuple(walk.attachments),
+        date=_date(first.get("date", "")),
+        skip_reason=skip[0] if skip else None,
+        skip_detail=skip[1][:_DETAIL_CHARS] if skip else None,
+    )
+
+
+def decode_bytes(data: bytes, charset: str | None) -> str:
+    """Decode text in its declared charset; if that is wrong or missing, detect; never raise."""
+    if not data:
+        return ""
+    label = (charset or "").strip().strip("\"'").lower()
+    candidates = list(_CODECS.get(label, (label,) if label else ()))
+    if candidates and not data.isascii() and not candidates[0].startswith(_NOT_UTF8_FIRST):
+        candidates.insert(0, "utf-8")  # valid UTF-8 is almost never legacy text by accident
+    for name in [*candidates, "utf-8"]:
+        try:
+            if codecs.lookup(name).name not in _UNSAFE_CODECS:  # text codecs that unescape
+                return data.decode(name)
+        except (LookupError, UnicodeError, ValueError):
+            continue
+    utf8 = data.decode("utf-8", errors="replace")
+    high = len(data.translate(None, _ASCII))
+    if utf8.count("\ufffd") * 20 <= high:
+        return utf8  # UTF-8 with a few broken bytes (a header cut mid-character, say)
+    for pattern, codec in _LEGACY:
+        if pattern.fullmatch(data):
+            return data.decode(codec, errors="replace")
+    if high < _DETECT_MIN:  # too little to detect from; Western names and words, mostly
+        return data.decode("cp1252", errors="replace")
+    best = from_bytes(data[:200_000], cp_isolation=_DETECTED).best()
+    return data.decode(best.encoding, errors="replace") if best is not None else utf8
+
+
+def decode_header(value: str, charset: str | None = None) -> str:
+    """Decode a raw header value: raw 8-bit bytes and RFC 2047 words, malformed ones as is."""
+    value = _unescape(value, charset)
+    try:
+        chunks = email.header.decode_header(value)
+    except (email.errors.HeaderParseError, ValueError, LookupError):
+        return " ".join(value.split())
+    text = "".join(
+        chunk if isinstance(chunk, str)
+        else decode_bytes(chunk, chunk_charset) if chunk_charset
+        else _unencoded(chunk)
+        for chunk, chunk_charset in chunks
+    )  # fmt: skip
+    return " ".join(text.split())
+
+
+def _unencoded(chunk: bytes) -> str:
+    """Text between encoded words, which email.header hands back as raw-unicode-escape bytes."""
+    try:
+        return chunk.decode("raw-unicode-escape")
+    except UnicodeDecodeError:  # a literal backslash-u: the text was Latin-1 all along
+        return chunk.decode("latin-1")
+
+
+def _text_of(part: Message, depth: int, walk: _Walk) -> str:
+    """The text of a MIME part; files go to walk.attachments; bounded in parts and depth."""
+    walk.parts += 1
+    if walk.parts > MAX_PARTS or depth > MAX_DEPTH:
+        return ""
+    ctype = part.get_content_type()
+    walk.types.add(ctype)
+    if ctype.startswith("message/"):  # an enclosed email is a file; reports are not
+        if ctype in ("message/rfc822", "message/global"):
+            walk.attachments.append(Attachment("email", _filename(part), ctype))
+        return ""
+    payload = part.get_payload()
+    if part.is_multipart() and isinstance(payload, list):
+        children = [child for child in payload if isinstance(child, Message)]
+        if ctype == "multipart/alternative":
+            return _alternative(children, depth, walk)
+        texts = (_text_of(child, depth + 1, walk) for child in children)
+        return "\n\n".join(text for text in texts if text.strip())
+    filename = _filename(part)
+    body = ctype in ("text/plain", "text/html") or ctype.startswith("multipart/")  # no boundary
+    if body and filename is None and part.get_content_disposition() != "attachment":
+        data = part.get_payload(decode=True)
+        text = decode_bytes(data if isinstance(data, bytes) else b"", part.get_content_charset())
+        if ctype.startswith("multipart/"):  # its boundary was never found: drop the MIME lines
+            text = _MIME_LINES.sub("", text)
+        return html_to_text(text) if ctype == "text/html" else text
+    if ctype not in _NOT_FILES:
+        main = ctype.partition("/")[0]
+        kind = main if main in ("image", "audio", "video") else "document"
+        walk.attachments.append(Attachment(kind, filename, ctype))
+    return ""
+
+
+def _alternative(children: list[Message], depth: int, walk: _Walk) -> str:
+    """Plain text if it says anything, else the richest version that does (HTML as text)."""
+    versions: list[tuple[bool, str, list[Attachment]]] = []
+    for child in children:
+        mark = len(walk.attachments)
+        text = _text_of(child, depth + 1, walk)
+        versions.append((child.get_content_type() == "text/plain", text, walk.attachments[mark:]))
+        del walk.attachments[mark:]
+    useful = [version for version in versions if version[1].strip()]
+    plain = [version for version in useful if version[0]]
+    chosen = plain[0] if plain else useful[-1] if useful else None
+    if chosen is None:
+        return ""
+    walk.attachments.extend(chosen[2])
+    return chosen[1]
+
+
+def _filename(part: Message) -> str | None:
+    name = part.get_filename() or part.get_param("name")
+    if isinstance(name, tuple):  # RFC 2231: (charset, language, value)
+        name = email.utils.collapse_rfc2231_value(name)
+    return (decode_header(name) or None) if isinstance(name, str) else None
+
+
+def _unescape(value: str, charset: str | None) -> str:
+    """Header text with raw 8-bit bytes (escaped by the email package) decoded."""
+    if any("\udc80" <= char <= "\udcff" for char in value):
+        return decode_bytes(value.encode("utf-8", "surrogateescape"), charset)
+    return value
+
+
+def _addresses(values: list[str], charset: str | None) -> list[tuple[str, str | None]]:
+    """(lower-cased address, decoded display name) pairs; unparseable values are searched."""
+    found: list[tuple[str, str | None]] = []
+    for value in values:
+        text = _unescape(value, charset)  # RFC 2047 words are decoded after the split on commas
+        pairs = [(a, n) for n, a in email.utils.getaddresses([text]) if "@" in a]
+        for address, name in pairs or [(a, "") for a in _ADDRESS.findall(decode_header(text))]:
+            found.append((address.strip().lower(), decode_header(name, charset) or None))
+    return found
+
+
+def _first_id(value: str) -> str | None:
+    match = _ANGLE_ID.search(value)
+    return match.group(0) if match else (value.split()[0] if value.split() else None)
+
+
+def _date(value: str) -> datetime | None:
+    try:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed is not None and parsed.tzinfo is None:  # "-0000": the zone is unknown, the time UTC
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed
+
+
+def _classify(
+    msg: Message, first: dict[str, str], types: set[str], sender: str, own: frozenset[str]
+) -> tuple[str, str] | None:
+    """Why this mail must not be answered, and the header that says so; None for a person."""
+    ctype, report = msg.get_content_type(), msg.get_param("report-type")
+    report = report.lower() if isinstance(report, str) else ""
+    subject, precedence = first.get("subject", ""), first.get("precedence", "").lower()
+    if sender and sender in own:
+        return "own_address", f"From: {sender}"
+    if report == "feedback-report" or "message/feedback-report" in types:
+        return "complaint", f"Content-Type: {ctype}; report-type={report or 'none'}"
+    if report == "disposition-notification" or "message/disposition-notification" in types:
+        return "auto_reply", f"Content-Type: {ctype}; report-type={report or 'none'}"
+    if ctype == "multipart/report" or "message/delivery-status" in types:
+        return "bounce", f"Content-Type: {ctype}; report-type={report or 'none'}"
+    if "x-failed-recipients" in first:
+        return "bounce", f"X-Failed-Recipients: {first['x-failed-recipients']}"
+    if _DAEMON.match(sender or first.get("from", "")):
+        return "bounce", f"From: {sender or first['from']}"
+    if _BOUNCE_SUBJECT.match(subject):
+        return "bounce", f"Subject: {subject}"
+    auto = first.get("auto-submitted", "")
+    if auto and auto.split(";")[0].strip().lower() != "no":
+        return "auto_reply", f"Auto-Submitted: {auto}"
+    for name in ("x-autoreply", "x-autorespond", "x-autogenerated"):
+        if name in first:
+            return "auto_reply", f"{name.title()}: {first[name]}"
+    suppress = first.get("x-auto-response-suppress", "")
+    if {token.strip().lower() for token in suppress.split(",")} & {"all", "oof", "autoreply"}:
+        return "auto_reply", f"X-Auto-Response-Suppress: {suppress}"  # Exchange's own OOF says so
+    if precedence == "auto_reply":
+        return "auto_reply", f"Precedence: {precedence}"
+    if _AUTO_SUBJECT.match(subject):
+        return "auto_reply", f"Subject: {subject}"
+    if precedence in ("bulk", "junk", "list"):
+        return "bulk", f"Precedence: {precedence}"
+    for name in ("list-id", "list-unsubscribe"):
+        if name in first:
+            return "bulk", f"{name.title()}: {first[name]}"
+    if first.get("return-path") == "<>":
+        return "bounce", "Return-Path: <>"
+    return None
