@@ -110,3 +110,35 @@ async def test_two_schedulers_racing_for_one_due_handoff_send_it_once(
     racer = [m for m in smtp.messages if "Racer" in str(m["Subject"])]
     assert len(racer) == 1
     assert sum(results) == len([m for m in smtp.messages])
+
+
+async def test_a_handoff_the_smtp_server_refuses_is_kept_and_sent_later(
+    services: Services, smtp: SmtpServer
+) -> None:
+    pool = services.storage.pool
+    contact = await pool.fetchval(
+        "INSERT INTO contacts (display_name) VALUES ('Patient') RETURNING id"
+    )
+    conversation = await pool.fetchval(
+        "INSERT INTO conversations (contact_id, channel) VALUES ($1, 'email') RETURNING id", contact
+    )
+    escalation = await pool.fetchval(
+        "INSERT INTO escalations (conversation_id, trigger, status, due_at, token)"
+        " VALUES ($1, 'complaint', 'open', now(), $2) RETURNING id",
+        conversation,
+        uuid.uuid4().hex,
+    )
+    smtp.refuse("451 4.3.0 Try again later")
+    now = datetime.now(UTC)
+    await dispatcher(services, smtp, now).dispatch_due()
+    row = await pool.fetchrow(
+        "SELECT status, last_error FROM escalations WHERE id = $1", escalation
+    )
+    assert row is not None and row["status"] == "open" and "451" in row["last_error"]
+    smtp.refuse(None)
+    # Retried after its pause (a minute), here by letting the pause end at once.
+    await pool.execute("UPDATE escalations SET claimed_until = now() WHERE id = $1", escalation)
+    await dispatcher(services, smtp, now).dispatch_due()
+    status = await pool.fetchval("SELECT status FROM escalations WHERE id = $1", escalation)
+    assert status == "sent"
+    assert any("Patient" in str(m["Subject"]) for m in smtp.messages)
