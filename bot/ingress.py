@@ -9,6 +9,7 @@ from bot.queue import InboundQueue
 from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
+from core.pii import hide_ids
 
 log = structlog.get_logger(__name__)
 
@@ -24,6 +25,7 @@ class Ingress:
     async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
         """Queue a message, apply a delivery report, or record why an event is ignored."""
         if isinstance(parsed, InboundMessage):
+            parsed = hide_ids(parsed)  # before the queue: nothing downstream sees the number
             entry_id = await self._queue.enqueue(parsed)
             self._metrics.received.labels(channel.value).inc()
             log.info(

@@ -13,6 +13,7 @@ from core.escalation import EscalationPolicy, HandoffNotices
 from core.intents import Intent, classify
 from core.memory import Memory, Turn
 from core.messages import ChannelName, InboundMessage, Reply
+from core.pii import NRIC_NOTICE, hide_ids
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -98,7 +99,7 @@ class ConversationCore:
     async def handle(self, message: InboundMessage) -> Reply | None:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
         channel = message.channel.value
-        message = replace(message, text=message.text.strip()[:MAX_TEXT_CHARS])
+        message = hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS]))
         if message.channel is ChannelName.STAFF:
             return await self._relay_staff_reply(message)
         claim_of = self._memory.claim(
@@ -121,6 +122,8 @@ class ConversationCore:
             history = tuple(claim.history(record.conversation_id))
             message = _numbered_choice(message, history)
             composition, confidence = await self._answer(message, record, history)
+            if message.ids_masked:
+                composition = replace(composition, text=f"{NRIC_NOTICE}\n\n{composition.text}")
             due_at = None
             if composition.escalate:
                 timing = self._notices.timing(message.received_at)

@@ -43,6 +43,8 @@ class InboundMessage:
     """Where the reply goes when not to the sender's own id, in the channel's own notation."""
     attachments: tuple[Attachment, ...] = ()
     choice_entry_id: str | None = None
+    ids_masked: int = 0
+    """How many NRIC/FIN numbers were hidden from `text` before it was stored anywhere."""
 
 
 @dataclass(frozen=True, slots=True)

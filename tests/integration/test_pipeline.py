@@ -206,3 +206,20 @@ async def test_a_repeated_question_is_not_embedded_again(services: Services) -> 
         embedder.embed = original  # type: ignore[method-assign]
     assert calls == [1]
     assert first.top == again.top
+
+
+async def test_an_nric_is_hidden_before_anything_is_stored_and_the_customer_is_warned(
+    services: Services,
+) -> None:
+    message = ask("My IC is S1234567D, what time do you open on Saturday?", "nric-user")
+    reply = await services.core.handle(message)
+    assert reply is not None and reply.text.startswith("For your security")
+    assert "Saturday" in reply.text  # still answered (or offered), from the masked text
+    pool = services.storage.pool
+    stored = await pool.fetch(
+        "SELECT body FROM messages WHERE conversation_id = $1", reply.conversation_id
+    )
+    assert stored and all("S1234567D" not in row["body"] for row in stored)
+    assert any("*****567D" in row["body"] for row in stored)
+    turns = await services.storage.redis.lrange("turns:telegram:nric-user", 0, -1)
+    assert turns and all(b"S1234567D" not in t for t in turns)
