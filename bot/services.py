@@ -20,6 +20,7 @@ from core.conversation import ConversationCore, Greetings
 from core.edge_index import EdgeIndex
 from core.embedding import SentenceTransformerEmbedder
 from core.escalation import EscalationPolicy, HandoffNotices
+from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
@@ -119,6 +120,7 @@ class Services:
             self.summaries,
             policy=EscalationPolicy.from_keywords(s.escalation_keywords.split(",")),
             notices=HandoffNotices(s.calendar),
+            detector=await asyncio.to_thread(LanguageDetector),
         )
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
 

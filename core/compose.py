@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from core import texts
 from core.knowledge import ChunkKind
+from core.language import Language
 from core.memory import Turn
 from core.messages import Choice
 from core.ranking import RankedEntry, Ranking
@@ -24,6 +26,7 @@ class ComposeRequest:
     ranking: Ranking
     history: tuple[Turn, ...] = ()
     profile: ContactProfile | None = None
+    language: Language = Language.EN
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +83,10 @@ class OfflineComposer:
         if ranking.confidence >= self.thresholds.choice and len(choices) > 1:
             labels = " / ".join(c.label.rstrip("?") for c in choices)
             return Composition(
-                text=f"I want to be sure I answer the right question. Did you mean: {labels}?",
+                text=texts.text("choices.did_you_mean", request.language, options=labels),
                 choices=choices,
             )
-        return not_known()
+        return not_known(request.language)
 
     def _choices(self, ranking: Ranking) -> tuple[Choice, ...]:
         """Up to max_choices distinct entries, labelled by their titles."""
@@ -100,16 +103,9 @@ class OfflineComposer:
         return tuple(choices)
 
 
-def not_known() -> Composition:
+def not_known(language: Language = Language.EN) -> Composition:
     """The honest reply when the knowledge base has no answer."""
-    return Composition(
-        text=(
-            "Sorry, I don't know the answer to that. I've passed your question to our team "
-            "and a person will get back to you."
-        ),
-        escalate=True,
-        reason="no_answer",
-    )
+    return Composition(text=texts.text("not_known", language), escalate=True, reason="no_answer")
 
 
 def answer_text(entry: RankedEntry) -> str:

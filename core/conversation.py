@@ -8,17 +8,20 @@ from typing import Protocol
 
 import structlog
 
+from core import texts
 from core.compose import Composer, ComposeRequest, Composition
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.intents import Intent, classify
+from core.language import Language, LanguageDetector, choose_language
 from core.memory import Memory, Turn
 from core.messages import ChannelName, InboundMessage, Reply
-from core.pii import NRIC_NOTICE, hide_ids
+from core.pii import hide_ids
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
 
 log = structlog.get_logger(__name__)
+EN = Language.EN
 MAX_TEXT_CHARS = 4000
 
 
@@ -32,44 +35,36 @@ class Retrieval(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class Greetings:
-    """Texts the bot writes itself, not taken from the knowledge base."""
+    """Texts the bot writes itself, not taken from the knowledge base, in four languages."""
 
     business_name: str
 
-    def greeting(self, name: str | None, returning: bool) -> str:
+    def greeting(self, name: str | None, returning: bool, language: Language = EN) -> str:
         """Hello, with the name when known."""
-        who = f" {name}" if name else ""
-        again = " again" if returning else ""
-        return (
-            f"Hello{who}, welcome{again} to {self.business_name}! "
-            "Ask me anything about our hours, prices, delivery or bookings."
-        )
+        return texts.greeting(self.business_name, name, returning, language)
 
-    def thanks(self) -> str:
+    def thanks(self, language: Language = EN) -> str:
         """The reply to a thank-you."""
-        return "You're welcome! Anything else I can help with?"
+        return texts.text("thanks", language)
 
-    def rephrase(self) -> str:
+    def rephrase(self, language: Language = EN) -> str:
         """The first time the knowledge base has no answer: ask again before calling a person."""
-        return (
-            "Sorry, I don't know the answer to that. Could you put it another way? "
-            "Or ask to talk to a person and I'll pass you to our team."
-        )
+        return texts.text("rephrase", language)
 
     def held_note(self) -> str:
-        """Told to staff when their reply must wait for the customer (WhatsApp's 24 hours)."""
+        """Told to staff (in English) when their reply must wait for the customer."""
         return (
             "Your reply has not been sent yet: WhatsApp allows free-form messages only within "
             "24 hours of the customer's last message. The customer was sent our approved "
             "template inviting them to write back; your reply goes out as soon as they do."
         )
 
-    def sorry(self, reason: str | None) -> str:
+    def sorry(self, reason: str | None, language: Language = EN) -> str:
         """What comes before the handoff notice, by why the conversation is handed over."""
         if reason in ("complaint", "angry_tone"):
-            return "I'm sorry about this."
+            return texts.text("sorry.complaint", language)
         if reason == "no_answer_twice":
-            return "Sorry, I still can't answer that."
+            return texts.text("sorry.no_answer_twice", language)
         return ""
 
 
@@ -86,7 +81,9 @@ class ConversationCore:
         summaries: SummaryStore | None = None,
         policy: EscalationPolicy | None = None,
         notices: HandoffNotices | None = None,
+        detector: LanguageDetector | None = None,
     ) -> None:
+        self._detector = detector
         self._policy = policy or EscalationPolicy()
         self._notices = notices or HandoffNotices()
         self._store = store
@@ -119,16 +116,18 @@ class ConversationCore:
                 await self._store.release_held(record)
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
+            language = await self._language(message, record)
             history = tuple(claim.history(record.conversation_id))
             message = _numbered_choice(message, history)
-            composition, confidence = await self._answer(message, record, history)
+            composition, confidence = await self._answer(message, record, history, language)
             if message.ids_masked:
-                composition = replace(composition, text=f"{NRIC_NOTICE}\n\n{composition.text}")
+                warning = texts.text("nric_warning", language)
+                composition = replace(composition, text=f"{warning}\n\n{composition.text}")
             due_at = None
             if composition.escalate:
-                timing = self._notices.timing(message.received_at)
+                timing = self._notices.timing(message.received_at, language)
                 due_at = timing.due_at
-                lead = self._greetings.sorry(composition.reason)
+                lead = self._greetings.sorry(composition.reason, language)
                 text = " ".join(t for t in (composition.text, lead, timing.notice) if t)
                 composition = replace(composition, text=text)
             reply = Reply(
@@ -168,33 +167,45 @@ class ConversationCore:
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
         return Reply(conversation_id=relay.conversation_id, text=text)
 
+    async def _language(self, message: InboundMessage, record: InboundRecord) -> Language:
+        """The language to answer in: this message's, else the one remembered for the person."""
+        detected = self._detector.detect(message.text) if self._detector else None
+        remembered = record.profile.language
+        if detected is not None and detected.value != remembered:
+            await self._store.remember_language(record.profile.contact_id, detected.value)
+        return choose_language(detected, remembered)
+
     async def _answer(
-        self, message: InboundMessage, record: InboundRecord, history: tuple[Turn, ...]
+        self,
+        message: InboundMessage,
+        record: InboundRecord,
+        history: tuple[Turn, ...],
+        language: Language,
     ) -> tuple[Composition, float]:
         """Small talk and requests for a person first; everything else from the knowledge base."""
         intent = classify(message.text) if message.choice_entry_id is None else None
         profile = record.profile
         if intent is Intent.GREETING:
-            text = self._greetings.greeting(profile.display_name, profile.returning)
+            text = self._greetings.greeting(profile.display_name, profile.returning, language)
             return Composition(text=text), 1.0
         if intent is Intent.THANKS:
-            return Composition(text=self._greetings.thanks()), 1.0
+            return Composition(text=self._greetings.thanks(language)), 1.0
         if intent is Intent.HUMAN:
             return Composition("", escalate=True, reason="asked_for_human"), 1.0
         if not message.text:
-            return Composition(text=_text_only(message)), 1.0
+            return Composition(text=_text_only(message, language)), 1.0
         trigger = self._policy.trigger(message.text) if message.choice_entry_id is None else None
         if trigger is not None:
             return Composition("", escalate=True, reason=trigger), 1.0
         ranking = await self._retrieval.retrieve(message.text)
         ranking = _prefer_choice(ranking, message.choice_entry_id)
-        request = ComposeRequest(message.text, ranking, history, profile)
+        request = ComposeRequest(message.text, ranking, history, profile, language)
         composition = await self._composer.compose(request)
         if composition.reason == "no_answer":
             # Ask once more before calling a person; the second miss in a row hands over.
             if record.misses_in_a_row == 0:
                 return Composition(
-                    self._greetings.rephrase(), reason="no_answer"
+                    self._greetings.rephrase(language), reason="no_answer"
                 ), ranking.confidence
             return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
         return composition, ranking.confidence
@@ -209,22 +220,11 @@ def _forwarded_text(message: InboundMessage) -> str:
     return f"{message.text}\n[sent: {kinds}]".strip() if kinds else message.text
 
 
-def _text_only(message: InboundMessage) -> str:
+def _text_only(message: InboundMessage, language: Language) -> str:
     """The polite reply to a message with nothing to read, naming what was sent."""
     kinds = {a.kind for a in message.attachments}
-    what = next(iter(kinds)) if len(kinds) == 1 else "attachment"
-    thing = {
-        "photo": "photos",
-        "image": "pictures",
-        "voice": "voice messages",
-        "audio": "audio",
-        "video": "videos",
-        "sticker": "stickers",
-        "location": "locations",
-        "contact": "contact cards",
-        "document": "files",
-    }.get(what, "attachments")
-    return f"Sorry, I can't open {thing} yet; I can only read text. Please type your question."
+    what = next(iter(kinds)) if len(kinds) == 1 else "other"
+    return texts.text("text_only", language, things=texts.attachment_name(what, language))
 
 
 def _numbered_choice(message: InboundMessage, history: tuple[Turn, ...]) -> InboundMessage:

@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from core import texts
 from core.business_calendar import BusinessCalendar
+from core.language import Language
 
 # Complaints and an angry tone, in English/Singlish, Mandarin, Malay and Tamil.
 _COMPLAINT = re.compile(
@@ -63,35 +65,16 @@ class HandoffNotices:
         # Without a calendar the business counts as always open.
         self._calendar = calendar
 
-    def timing(self, at: datetime) -> HandoffTiming:
+    def timing(self, at: datetime, language: Language = Language.EN) -> HandoffTiming:
         """Due at once while open; otherwise at the next opening, said with the reason."""
         if self._calendar is None or self._calendar.is_open(at):
-            return HandoffTiming(
-                at, "I've asked a member of our team to reply to you here. Please hold on."
-            )
+            return HandoffTiming(at, texts.text("handoff.open", language))
         opens = self._calendar.next_open(at)
         reason = self._calendar.closed_reason(at)
-        why = "We are closed now"
+        when = texts.when_phrase(opens, at, language)
         if reason is not None and reason.kind in ("holiday", "closure") and reason.name:
-            why = f"We are closed for {_clean(reason.name)}"
-        return HandoffTiming(
-            opens,
-            f"{why}; a member of our team will reply to you here from {_when(opens, at)}.",
-        )
-
-
-def _clean(name: str) -> str:
-    """Holiday names without the package's annotations."""
-    return name.replace(" (estimated)", "").replace(" (observed)", "")
-
-
-def _when(opens: datetime, now: datetime) -> str:
-    """'9:00 am today', 'tomorrow 9:00 am' or 'Tuesday 10 Nov, 9:00 am'."""
-    clock = opens.strftime("%I:%M %p").lstrip("0").lower()
-    local_now = now.astimezone(opens.tzinfo)
-    days = (opens.date() - local_now.date()).days
-    if days == 0:
-        return f"{clock} today"
-    if days == 1:
-        return f"tomorrow {clock}"
-    return f"{opens.strftime('%A')} {opens.day} {opens.strftime('%b')}, {clock}"
+            name = texts.holiday_name(reason.name, language)
+            notice = texts.text("handoff.closed_for", language, reason=name, when=when)
+        else:
+            notice = texts.text("handoff.closed", language, when=when)
+        return HandoffTiming(opens, notice)

@@ -46,7 +46,7 @@ class LlmComposer:
         if not text:
             return offline
         if NO_ANSWER in text:
-            return not_known()
+            return not_known(request.language)
         entries = request.ranking.entries[: self._max_chunks]
         return Composition(text=text, source_entry_ids=tuple(e.entry_id for e in entries))
 

@@ -101,6 +101,10 @@ class ConversationStore(Protocol):
         """Hold a staff reply the channel may not send now (WhatsApp after 24 hours)."""
         ...
 
+    async def remember_language(self, contact_id: int, language: str) -> None:
+        """Keep the language a customer writes in."""
+        ...
+
     async def release_held(self, record: InboundRecord) -> int:
         """The customer wrote: held replies go out as answers to this message."""
         ...
@@ -226,6 +230,15 @@ class PostgresStore:
             "SELECT hold_outside_whatsapp_window($1, $2, $3)", outbound_id, note, token
         )
         return bool(held)
+
+    async def remember_language(self, contact_id: int, language: str) -> None:
+        """Keep the language a customer writes in."""
+        await self._pool.execute(
+            "UPDATE contacts SET language = $2, updated_at = now()"
+            " WHERE id = $1 AND language IS DISTINCT FROM $2",
+            contact_id,
+            language,
+        )
 
     async def release_held(self, record: InboundRecord) -> int:
         """The customer wrote: held replies go out as answers to this message."""

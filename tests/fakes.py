@@ -44,6 +44,7 @@ class FakeStore:
         self.due: list[datetime | None] = []
         self.staff_replies: list[tuple[str, str, bool]] = []
         self.forwards: list[str] = []
+        self.languages: dict[int, str] = {}
         self.misses: dict[int, int] = {}
         self.escalations: list[tuple[int, str]] = []
         self.status = "bot"
@@ -96,6 +97,9 @@ class FakeStore:
 
     async def release_held(self, record: InboundRecord) -> int:
         return 0
+
+    async def remember_language(self, contact_id: int, language: str) -> None:
+        self.languages[contact_id] = language
 
 
 class FakeClaim:

@@ -6,6 +6,7 @@ from core.compose import OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.hours import parse_schedule
+from core.language import LanguageDetector
 from core.messages import ChannelName, InboundMessage
 from tests.fakes import FakeMemory, FakeRetrieval, FakeStore, ranking
 
@@ -167,3 +168,19 @@ async def test_the_reply_goes_to_the_channels_route_when_there_is_one() -> None:
     await core.handle(group)
     await core.handle(message("sunday?", provider_id="p2", user="43"))
     assert store.addresses == ["-100/9", "43"]
+
+
+async def test_the_customer_is_answered_in_their_language_and_it_is_remembered() -> None:
+    store, memory = FakeStore(), FakeMemory()
+    core = ConversationCore(
+        store, memory, FakeRetrieval(ranking(0.9)), OfflineComposer(Thresholds()),
+        Greetings("Kopi Co"), detector=LanguageDetector(),
+    )  # fmt: skip
+    chinese = await core.handle(message("我要人工客服", provider_id="zh1"))
+    assert chinese is not None and chinese.escalate
+    assert chinese.text == "我已请我们的团队成员在这里回复您，请稍候。"
+    malay = await core.handle(
+        message("Boleh saya bercakap dengan staf?", provider_id="ms1", user="u2")
+    )
+    assert malay is not None and "pasukan kami" in malay.text
+    assert sorted(store.languages.values()) == ["ms", "zh"]
