@@ -69,10 +69,12 @@ class Settings(BaseSettings):
     memory_turns: int = Field(12, ge=1, le=200)
     memory_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
     retention_days: int = Field(365, ge=1)
-    consent_text: str = (
-        "We keep this conversation to answer you and improve our service. "
-        "Reply 'delete my data' at any time to erase it."
-    )
+    # The privacy notice shown on first contact: ours in the customer's language with a link
+    # to PRIVACY_URL, or the business's own CONSENT_TEXT. With REQUIRE_CONSENT the bot answers
+    # only after an explicit yes; without it, going on counts as agreeing.
+    privacy_url: str | None = None
+    consent_text: str | None = None
+    require_consent: bool = False
     public_base_url: str | None = None
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
@@ -259,6 +261,18 @@ class Settings(BaseSettings):
     def schedule(self) -> WeeklySchedule:
         """The parsed weekly schedule."""
         return parse_schedule(self.business_hours)
+
+    @property
+    def privacy_notice_text(self) -> str | None:
+        """The business's own notice, or the built-in English one when no privacy URL is set."""
+        if self.consent_text:
+            return self.consent_text
+        if self.privacy_url:
+            return None  # ours, translated, with the link
+        return (
+            "Before we start: we keep this conversation to answer you and to improve our "
+            "service. Ask us at any time to see or delete what we keep about you."
+        )
 
     @property
     def calendar(self) -> BusinessCalendar:

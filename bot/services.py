@@ -24,6 +24,7 @@ from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
+from core.privacy import PrivacyNotice
 from core.retrieval import Retriever
 from core.store import PostgresStore
 from core.summaries import VectorSummaries
@@ -121,6 +122,9 @@ class Services:
             policy=EscalationPolicy.from_keywords(s.escalation_keywords.split(",")),
             notices=HandoffNotices(s.calendar),
             detector=await asyncio.to_thread(LanguageDetector),
+            privacy=PrivacyNotice(
+                s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
+            ),
         )
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
 

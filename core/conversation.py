@@ -16,6 +16,7 @@ from core.language import Language, LanguageDetector, choose_language
 from core.memory import Memory, Turn
 from core.messages import ChannelName, InboundMessage, Reply
 from core.pii import hide_ids
+from core.privacy import PrivacyNotice, consent_answer
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -82,8 +83,10 @@ class ConversationCore:
         policy: EscalationPolicy | None = None,
         notices: HandoffNotices | None = None,
         detector: LanguageDetector | None = None,
+        privacy: PrivacyNotice | None = None,
     ) -> None:
         self._detector = detector
+        self._privacy = privacy
         self._policy = policy or EscalationPolicy()
         self._notices = notices or HandoffNotices()
         self._store = store
@@ -119,7 +122,19 @@ class ConversationCore:
             language = await self._language(message, record)
             history = tuple(claim.history(record.conversation_id))
             message = _numbered_choice(message, history)
-            composition, confidence = await self._answer(message, record, history, language)
+            gate = await self._consent_gate(message, record, language)
+            if gate is not None:
+                composition, confidence = gate, 1.0
+            else:
+                composition, confidence = await self._answer(message, record, history, language)
+                if (
+                    self._privacy is not None
+                    and record.profile.consent is None
+                    and message.channel is not ChannelName.CLI
+                ):
+                    # Not required: the notice comes with the first answer, and going on agrees.
+                    notice = self._privacy.notice(language)
+                    composition = replace(composition, text=f"{notice}\n\n{composition.text}")
             if message.ids_masked:
                 warning = texts.text("nric_warning", language)
                 composition = replace(composition, text=f"{warning}\n\n{composition.text}")
@@ -166,6 +181,27 @@ class ConversationCore:
             log.info("staff_reply_held", conversation=relay.conversation_id)
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
         return Reply(conversation_id=relay.conversation_id, text=text)
+
+    async def _consent_gate(
+        self, message: InboundMessage, record: InboundRecord, language: Language
+    ) -> Composition | None:
+        """Show the privacy notice once; with consent required, answer only after a yes."""
+        privacy, profile, channel = self._privacy, record.profile, message.channel.value
+        if privacy is None or profile.consent is True or message.channel is ChannelName.CLI:
+            return None  # the terminal chat is the owner trying the bot, not a customer
+        notice = privacy.notice(language)
+        if not privacy.required:
+            if profile.consent is None:
+                await self._store.record_consent(profile.contact_id, channel, True, notice)
+            return None
+        answer = consent_answer(message.text)
+        if answer is not None:
+            await self._store.record_consent(profile.contact_id, channel, answer, notice)
+            key = "consent.granted" if answer else "consent.declined"
+            return Composition(texts.text(key, language))
+        if profile.consent is False:
+            return Composition(texts.text("consent.declined", language))
+        return Composition(f"{notice}\n\n{texts.text('consent.ask', language)}")
 
     async def _language(self, message: InboundMessage, record: InboundRecord) -> Language:
         """The language to answer in: this message's, else the one remembered for the person."""

@@ -21,6 +21,8 @@ class ContactProfile:
     language: str | None
     returning: bool
     earlier_summaries: tuple[str, ...]
+    consent: bool | None = None
+    """The customer's latest answer to the privacy notice; None when never recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +107,12 @@ class ConversationStore(Protocol):
         """Keep the language a customer writes in."""
         ...
 
+    async def record_consent(
+        self, contact_id: int, channel: str, granted: bool, notice: str
+    ) -> None:
+        """Record a customer's answer to the privacy notice, with the notice they saw."""
+        ...
+
     async def release_held(self, record: InboundRecord) -> int:
         """The customer wrote: held replies go out as answers to this message."""
         ...
@@ -165,6 +173,7 @@ class PostgresStore:
                 language=row["language"],
                 returning=row["is_returning"],
                 earlier_summaries=tuple(row["summaries"]),
+                consent=row["consent"],
             ),
             closed_conversation=(
                 (row["closed_conversation_id"], row["closed_summary"])
@@ -230,6 +239,19 @@ class PostgresStore:
             "SELECT hold_outside_whatsapp_window($1, $2, $3)", outbound_id, note, token
         )
         return bool(held)
+
+    async def record_consent(
+        self, contact_id: int, channel: str, granted: bool, notice: str
+    ) -> None:
+        """Record a customer's answer to the privacy notice, with the notice they saw."""
+        await self._pool.execute(
+            "INSERT INTO consent_records (contact_id, channel, granted, notice_text)"
+            " VALUES ($1, $2, $3, $4)",
+            contact_id,
+            channel,
+            granted,
+            notice,
+        )
 
     async def remember_language(self, contact_id: int, language: str) -> None:
         """Keep the language a customer writes in."""

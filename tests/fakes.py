@@ -45,6 +45,7 @@ class FakeStore:
         self.staff_replies: list[tuple[str, str, bool]] = []
         self.forwards: list[str] = []
         self.languages: dict[int, str] = {}
+        self.consents: dict[int, bool] = {}
         self.misses: dict[int, int] = {}
         self.escalations: list[tuple[int, str]] = []
         self.status = "bot"
@@ -57,7 +58,9 @@ class FakeStore:
         who = (message.channel.value, message.external_user_id)
         returning = who in self.contacts
         contact_id = self.contacts.setdefault(who, len(self.contacts) + 1)
-        profile = ContactProfile(contact_id, message.display_name, None, returning, ())
+        profile = ContactProfile(
+            contact_id, message.display_name, None, returning, (), self.consents.get(contact_id)
+        )
         misses = self.misses.get(contact_id, 0)
         return InboundRecord(len(self.seen), contact_id, self.status, misses, profile)
 
@@ -100,6 +103,11 @@ class FakeStore:
 
     async def remember_language(self, contact_id: int, language: str) -> None:
         self.languages[contact_id] = language
+
+    async def record_consent(
+        self, contact_id: int, channel: str, granted: bool, notice: str
+    ) -> None:
+        self.consents[contact_id] = granted
 
 
 class FakeClaim:

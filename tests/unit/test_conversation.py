@@ -8,6 +8,7 @@ from core.escalation import EscalationPolicy, HandoffNotices
 from core.hours import parse_schedule
 from core.language import LanguageDetector
 from core.messages import ChannelName, InboundMessage
+from core.privacy import PrivacyNotice
 from tests.fakes import FakeMemory, FakeRetrieval, FakeStore, ranking
 
 
@@ -184,3 +185,47 @@ async def test_the_customer_is_answered_in_their_language_and_it_is_remembered()
     )
     assert malay is not None and "pasukan kami" in malay.text
     assert sorted(store.languages.values()) == ["ms", "zh"]
+
+
+def privacy_core(required: bool) -> tuple[ConversationCore, FakeStore, FakeRetrieval]:
+    store, memory = FakeStore(), FakeMemory()
+    retrieval = FakeRetrieval(ranking(0.9, ("hours-sat", "Sat 9-1")))
+    core = ConversationCore(
+        store, memory, retrieval, OfflineComposer(Thresholds()), Greetings("Kopi Co"),
+        detector=LanguageDetector(),
+        privacy=PrivacyNotice("https://kopi.example/privacy", required=required),
+    )  # fmt: skip
+    return core, store, retrieval
+
+
+async def test_the_notice_comes_with_the_first_answer_and_going_on_counts_as_consent() -> None:
+    core, store, _ = privacy_core(required=False)
+    first = await core.handle(message("what time do you open on saturday", provider_id="c1"))
+    assert first is not None and first.text.startswith("Before we start")
+    assert "https://kopi.example/privacy" in first.text and first.text.endswith("Sat 9-1")
+    assert store.consents == {1: True}
+    second = await core.handle(message("and on sunday?", provider_id="c2"))
+    assert second is not None and second.text == "Sat 9-1"
+
+
+async def test_with_consent_required_nothing_is_answered_before_a_yes() -> None:
+    core, store, retrieval = privacy_core(required=True)
+    asked = await core.handle(message("what time do you open on saturday", provider_id="r1"))
+    assert asked is not None and asked.text.endswith("Reply YES to agree or NO if you do not.")
+    assert retrieval.questions == []
+    refused = await core.handle(message("no", provider_id="r2"))
+    assert refused is not None and "do not agree" in refused.text and store.consents[1] is False
+    still = await core.handle(message("saturday hours?", provider_id="r3"))
+    assert still is not None and "change your mind" in still.text and retrieval.questions == []
+    agreed = await core.handle(message("YES", provider_id="r4"))
+    assert agreed is not None and agreed.text == "Thank you! How can I help you today?"
+    answered = await core.handle(message("saturday hours?", provider_id="r5"))
+    assert answered is not None and answered.text == "Sat 9-1"
+
+
+async def test_consent_can_be_given_in_chinese_and_the_notice_is_in_chinese() -> None:
+    core, store, _ = privacy_core(required=True)
+    asked = await core.handle(message("你们星期六几点开门？", provider_id="z1"))
+    assert asked is not None and asked.text.startswith("开始之前")
+    agreed = await core.handle(message("同意", provider_id="z2"))
+    assert agreed is not None and store.consents == {1: True}
