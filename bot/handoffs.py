@@ -80,7 +80,7 @@ class HandoffStore:
         """Lease up to `limit` handoffs due by `now` that nobody else holds, with transcripts."""
         rows = await self._pool.fetch(
             """
-            UPDATE escalations e SET claimed_until = now() + $2, attempts = e.attempts + 1
+            UPDATE escalations e SET claimed_until = now() + $2::interval, attempts = e.attempts + 1
              WHERE e.id IN (
                 SELECT id FROM escalations
                  WHERE status IN ('open', 'queued') AND due_at <= $3
@@ -137,7 +137,7 @@ class HandoffStore:
     async def mark_failed(self, escalation_id: int, error: str, retry_in: timedelta) -> None:
         """Sending failed; keep the handoff due and try again after a pause."""
         await self._pool.execute(
-            "UPDATE escalations SET last_error = $2, claimed_until = now() + $3 WHERE id = $1",
+            "UPDATE escalations SET last_error = $2, claimed_until = now() + $3::interval WHERE id = $1",
             escalation_id,
             error[:500],
             retry_in,
@@ -147,7 +147,7 @@ class HandoffStore:
         """Return human-mode conversations nobody wrote in for `idle` to the bot."""
         result = await self._pool.execute(
             "UPDATE conversations SET status = 'bot', human_since = NULL"
-            " WHERE status = 'human' AND last_message_at < now() - $1",
+            " WHERE status = 'human' AND last_message_at < now() - $1::interval",
             idle,
         )
         return int(result.split()[-1])

@@ -47,7 +47,7 @@ _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
     (
         Intent.GREETING,
         re.compile(
-            r"^\s*(/start|hi+|hello+|hey+|hiya|good\s+(morning|afternoon|evening))"
+            r"^\s*(/start|/help|help|hi+|hello+|hey+|hiya|good\s+(morning|afternoon|evening))"
             r"( there)?[\s!.,]*(lah|ah)?[\s!.]*$",
             re.IGNORECASE,
         ),

@@ -95,7 +95,7 @@ class PostgresOutbox:
                    FOR UPDATE OF m),
             taken AS (
                 UPDATE messages m
-                   SET delivery_status = 'sending', lease_until = now() + $3,
+                   SET delivery_status = 'sending', lease_until = now() + $3::interval,
                        attempts = m.attempts + 1
                   FROM candidates c
                  WHERE m.id = c.id

@@ -142,3 +142,26 @@ async def test_a_handoff_the_smtp_server_refuses_is_kept_and_sent_later(
     status = await pool.fetchval("SELECT status FROM escalations WHERE id = $1", escalation)
     assert status == "sent"
     assert any("Patient" in str(m["Subject"]) for m in smtp.messages)
+
+
+async def test_a_quiet_human_conversation_goes_back_to_the_bot(services: Services) -> None:
+    pool = services.storage.pool
+    contact = await pool.fetchval(
+        "INSERT INTO contacts (display_name) VALUES ('Idle') RETURNING id"
+    )
+    quiet, busy = [
+        await pool.fetchval(
+            "INSERT INTO conversations (contact_id, channel, status, last_message_at)"
+            " VALUES ($1, $2, 'human', now() - $3::interval) RETURNING id",
+            contact,
+            channel,
+            timedelta(hours=hours),
+        )
+        for channel, hours in (("telegram", 5), ("whatsapp", 1))
+    ]
+    handed_back = await HandoffStore(pool).hand_back_idle(timedelta(hours=4))
+    assert handed_back >= 1
+    statuses = dict(
+        await pool.fetch("SELECT id, status FROM conversations WHERE id = ANY($1)", [quiet, busy])
+    )
+    assert statuses == {quiet: "bot", busy: "human"}
