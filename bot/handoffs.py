@@ -137,7 +137,8 @@ class HandoffStore:
     async def mark_failed(self, escalation_id: int, error: str, retry_in: timedelta) -> None:
         """Sending failed; keep the handoff due and try again after a pause."""
         await self._pool.execute(
-            "UPDATE escalations SET last_error = $2, claimed_until = now() + $3::interval WHERE id = $1",
+            "UPDATE escalations SET last_error = $2, claimed_until = now() + $3::interval"
+            " WHERE id = $1",
             escalation_id,
             error[:500],
             retry_in,
