@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
     worker_concurrency: int = Field(32, ge=1, le=1000)
+    # When set, /metrics and /readyz want "Authorization: Bearer <key>".
+    metrics_api_key: SecretStr | None = None
     # A queue entry idle this long is taken over by another worker (its worker died).
     reclaim_after_seconds: float = Field(30.0, gt=0)
     # A reply being sent is held this long; longer than every retry of one send together.
@@ -306,6 +308,7 @@ class Settings(BaseSettings):
 
 
 _SECRET_FIELDS = {
+    "metrics_api_key",
     "imap_password",
     "smtp_password",
     "email_oauth2_client_secret",

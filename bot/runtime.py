@@ -78,7 +78,10 @@ class Runtime:
         )
         if not self._listen:
             return
-        self.app = build_app(self.channels.routes, self._checks(), self.metrics, self.queue)
+        key = s.metrics_api_key.get_secret_value() if s.metrics_api_key else None
+        self.app = build_app(
+            self.channels.routes, self._checks(), self.metrics, self.queue, metrics_key=key
+        )
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)

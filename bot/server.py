@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 from collections.abc import Awaitable, Callable, Mapping
 
 import structlog
@@ -21,14 +22,32 @@ def build_app(
     checks: Mapping[str, Check],
     metrics: Metrics,
     queue: InboundQueue,
+    metrics_key: str | None = None,
 ) -> web.Application:
-    """An application with the given webhook routes plus /healthz, /readyz and /metrics."""
+    """An application with the given webhook routes plus /healthz, /readyz and /metrics.
+
+    With `metrics_key`, /metrics and /readyz (which names internal failures) want it as a
+    bearer token; /healthz stays open for load balancers.
+    """
     app = web.Application(client_max_size=1024 * 1024)
 
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"status": "alive"})
 
+    def refused(request: web.Request) -> web.Response | None:
+        """401 unless the request carries the key (when one is configured)."""
+        if metrics_key is None:
+            return None
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if hmac.compare_digest(given.encode(), metrics_key.encode()):
+            return None
+        return web.json_response(
+            {"error": "send the metrics key as 'Authorization: Bearer <key>'"}, status=401
+        )
+
     async def readyz(request: web.Request) -> web.Response:
+        if (denied := refused(request)) is not None:
+            return denied
         results = await asyncio.gather(*(_probe(check) for check in checks.values()))
         report = dict(zip(checks, results, strict=True))
         ready = all(result == "ok" for result in results)
@@ -38,6 +57,8 @@ def build_app(
         )
 
     async def metrics_view(request: web.Request) -> web.Response:
+        if (denied := refused(request)) is not None:
+            return denied
         try:
             metrics.queue_depth.set(await queue.depth())
         except Exception as error:  # the rest of the metrics are still worth serving
