@@ -99,6 +99,7 @@ class ConversationCore:
     async def handle(self, message: InboundMessage) -> Reply | None:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
         channel = message.channel.value
+        too_long = len(message.text.strip()) > MAX_TEXT_CHARS
         message = hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS]))
         if message.channel is ChannelName.STAFF:
             return await self._relay_staff_reply(message)
@@ -138,6 +139,10 @@ class ConversationCore:
             if message.ids_masked:
                 warning = texts.text("nric_warning", language)
                 composition = replace(composition, text=f"{warning}\n\n{composition.text}")
+            if too_long:
+                # Only the start was read; say so instead of pretending to answer it all.
+                limit = texts.text("too_long", language, limit=str(MAX_TEXT_CHARS))
+                composition = replace(composition, text=f"{limit}\n\n{composition.text}")
             due_at = None
             if composition.escalate:
                 timing = self._notices.timing(message.received_at, language)

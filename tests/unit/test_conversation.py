@@ -229,3 +229,10 @@ async def test_consent_can_be_given_in_chinese_and_the_notice_is_in_chinese() ->
     assert asked is not None and asked.text.startswith("开始之前")
     agreed = await core.handle(message("同意", provider_id="z2"))
     assert agreed is not None and store.consents == {1: True}
+
+
+async def test_a_very_long_message_is_read_up_to_the_limit_and_the_customer_is_told() -> None:
+    core, _, _, retrieval = make_core()
+    reply = await core.handle(message("saturday? " + "blah " * 2000, provider_id="long"))
+    assert reply is not None and "4000" in reply.text.split("\n\n")[0]
+    assert len(retrieval.questions[0]) <= 4000
