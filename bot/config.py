@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     host: str = "0.0.0.0"
     port: int = Field(8080, ge=0, le=65535)
     worker_concurrency: int = Field(32, ge=1, le=1000)
+    # More messages than this from one sender within the window get one notice, then silence.
+    flood_limit: int = Field(20, ge=1)
+    flood_window_seconds: int = Field(10, ge=1)
     # When set, /metrics and /readyz want "Authorization: Bearer <key>".
     metrics_api_key: SecretStr | None = None
     # A queue entry idle this long is taken over by another worker (its worker died).

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import structlog
+from redis.asyncio import Redis
 
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
@@ -14,16 +17,52 @@ from core.pii import hide_ids
 log = structlog.get_logger(__name__)
 
 
+# KEYS: counter. ARGV: window seconds. A fixed window per sender, one round trip.
+_COUNT = """
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+class FloodGuard:
+    """Counts each sender's messages per window; past the limit they are not answered one by one."""
+
+    def __init__(self, redis: Redis, limit: int = 20, window_seconds: int = 10) -> None:
+        self._count = redis.register_script(_COUNT)
+        self._limit = limit
+        self._window = window_seconds
+
+    async def check(self, message: InboundMessage) -> InboundMessage | Ignored:
+        """The message; marked for one polite notice at the limit; ignored beyond it."""
+        key = f"flood:{message.channel.value}:{message.external_user_id}"
+        count = int(await self._count(keys=[key], args=[self._window]))
+        if count <= self._limit:
+            return message
+        if count == self._limit + 1:
+            return replace(message, flooding=True)
+        return Ignored("flood", message.external_user_id)
+
+
 class Ingress:
     """Accepts every parse outcome of every channel; never answers anything itself."""
 
-    def __init__(self, queue: InboundQueue, outbox: Outbox, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        queue: InboundQueue,
+        outbox: Outbox,
+        metrics: Metrics,
+        flood: FloodGuard | None = None,
+    ) -> None:
         self._queue = queue
         self._outbox = outbox
         self._metrics = metrics
+        self._flood = flood
 
     async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
         """Queue a message, apply a delivery report, or record why an event is ignored."""
+        if isinstance(parsed, InboundMessage) and self._flood is not None:
+            parsed = await self._flood.check(parsed)
         if isinstance(parsed, InboundMessage):
             parsed = hide_ids(parsed)  # before the queue: nothing downstream sees the number
             entry_id = await self._queue.enqueue(parsed)

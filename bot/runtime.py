@@ -18,7 +18,7 @@ from bot.channel_setup import Channels, open_channels
 from bot.config import Settings
 from bot.delivery import Delivery
 from bot.handoffs import HandoffStore
-from bot.ingress import Ingress
+from bot.ingress import FloodGuard, Ingress
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
 from bot.server import build_app
@@ -46,7 +46,9 @@ class Runtime:
         storage = services.storage
         self.queue = InboundQueue(storage.redis)
         self.outbox = PostgresOutbox(storage.pool)
-        self.ingress = Ingress(self.queue, self.outbox, self.metrics)
+        s = self.settings
+        flood = FloodGuard(storage.redis, s.flood_limit, s.flood_window_seconds)
+        self.ingress = Ingress(self.queue, self.outbox, self.metrics, flood)
         self.channels = Channels()
         self.app: web.Application | None = None
         self._kicks: set[asyncio.Task[int]] = set()

@@ -224,6 +224,8 @@ class ConversationCore:
         language: Language,
     ) -> tuple[Composition, float]:
         """Small talk and requests for a person first; everything else from the knowledge base."""
+        if message.flooding:
+            return Composition(texts.text("rate_limited", language)), 1.0
         intent = classify(message.text) if message.choice_entry_id is None else None
         profile = record.profile
         if intent is Intent.GREETING:

@@ -45,6 +45,8 @@ class InboundMessage:
     choice_entry_id: str | None = None
     ids_masked: int = 0
     """How many NRIC/FIN numbers were hidden from `text` before it was stored anywhere."""
+    flooding: bool = False
+    """The sender just went over the message rate: answer with a notice, not from knowledge."""
 
 
 @dataclass(frozen=True, slots=True)

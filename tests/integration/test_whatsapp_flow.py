@@ -164,3 +164,30 @@ async def wait_for_row(pool: object, sid: str) -> None:
             return
         await settle(0.02)
     raise AssertionError("the reply's delivery row never appeared")
+
+
+async def test_a_flood_gets_one_notice_and_other_customers_are_answered_as_usual(
+    services: Services, twilio_api: FakeTwilioApi
+) -> None:
+    async with running_bot(
+        services,
+        twilio_account_sid=twilio_api.account_sid,
+        twilio_auth_token=SecretStr(twilio_api.auth_token),
+        twilio_whatsapp_from=SENDER,
+        twilio_api_url=twilio_api.base_url,
+        flood_limit=3,
+        flood_window_seconds=60,
+    ) as runtime:
+        spammer = f"whatsapp:+659{uuid.uuid4().int % 10**7:07d}"
+        for n in range(12):
+            await post(
+                runtime, "/webhooks/twilio", inbound(f"spam {n}", spammer), twilio_api.auth_token
+            )
+        other = inbound("What time do you open on Saturday?")
+        await post(runtime, "/webhooks/twilio", other, twilio_api.auth_token)
+        await wait_for(lambda: any(c.form["To"] == other["From"] for c in twilio_api.calls))
+        await wait_for(lambda: len([c for c in twilio_api.calls if c.form["To"] == spammer]) == 4)
+        await settle(1.0)
+    to_spammer = [c.form["Body"] for c in twilio_api.calls if c.form["To"] == spammer]
+    assert len(to_spammer) == 4  # three answers, then one notice, then nothing
+    assert to_spammer[-1].startswith("You're sending messages very quickly")
