@@ -200,7 +200,7 @@ def test_legacy_payloads_without_is_bot_chat_type_or_file_unique_id_are_read() -
             "chat": {"id": 1111111, "first_name": "Test", "username": "Test"},
             "message_id": 1365,
             "from": {"id": 1111111, "first_name": "Test", "username": "Test"},
-            "voice": {"file_id": "AwADBAADbXXXXXXXXXXXGBdhD2l6_XX", "duration": 5},
+            "voice": {"file_id": "AwADBAADbQADlegacyVoiceId", "duration": 5},
         },
     }
     parsed = parse_update(data, BOT_USERNAME, BOT_ID)
