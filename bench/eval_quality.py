@@ -6,11 +6,12 @@ Run from the repository root:
     .venv/bin/python bench/eval_quality.py --sets stackfaq,clinc150 --out bench/QUALITY.md
 
 Each data set becomes a knowledge base of `core.knowledge.Chunk`s built as in
-bench/research/retrieval_study.py. The chunks are embedded with the bot's
-`SentenceTransformerEmbedder` (bundled all-MiniLM-L6-v2), given `core.sparse.document_vector`
+bench/research/retrieval_study.py. The chunks are embedded as the bot's ingestion embeds them
+(`knowledge_base.ingest.embed_chunks`) with the model of EMBEDDING_MODEL (default: the bundled
+all-MiniLM-L6-v2; EMBEDDING_INT8 as in the bot), given `core.sparse.document_vector`
 BM25 vectors and upserted as `IndexedChunk`s into an `EdgeIndex` (the embedded default) in a
 temporary folder. Queries go through `Retriever.retrieve_many` with the bot's defaults, and the
-bot's own decision comes from `OfflineComposer.compose_now` with the default `Thresholds`.
+bot's own decision comes from `OfflineComposer.compose_now` with the model's default thresholds.
 
 The index is wrapped in a pass-through recorder, so the dense and BM25 hits the retriever saw are
 kept; the two baselines (BM25-only, dense-only) rank those same hits with small local functions
@@ -44,9 +45,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from bot.config import DEFAULT_THRESHOLDS  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402
-from core.embedding import BUNDLED_MODEL, SentenceTransformerEmbedder  # noqa: E402
+from core.embedding import BUNDLED_MODEL, Embedder, load_embedder  # noqa: E402
 from core.knowledge import Chunk, ChunkKind  # noqa: E402
 from core.ranking import Ranking, RankingParams  # noqa: E402
 from core.retrieval import Retriever  # noqa: E402
@@ -57,6 +59,10 @@ from core.vector_index import (  # noqa: E402
     SearchResult,
     VectorIndex,
 )
+from knowledge_base import ingest  # noqa: E402
+
+MODEL = os.environ.get("EMBEDDING_MODEL", BUNDLED_MODEL)
+INT8 = os.environ.get("EMBEDDING_INT8", "").lower() in ("1", "true")
 
 SETS = ("stackfaq", "clinc150")
 ANSWER_WORDS = 180  # faq_answer chunk = question + " " + answer, cut to this many words (research)
@@ -175,8 +181,11 @@ class RecordingIndex:
     results: list[SearchResult] = field(default_factory=list)
     limits: set[int] = field(default_factory=set)
 
-    async def ensure_collection(self, dim: int) -> None:
-        await self.inner.ensure_collection(dim)
+    async def ensure_collection(self, dim: int, model: str | None = None) -> None:
+        await self.inner.ensure_collection(dim, model)
+
+    async def reset_collection(self, dim: int, model: str | None = None) -> None:
+        await self.inner.reset_collection(dim, model)
 
     async def upsert(self, points: Sequence[IndexedChunk]) -> None:
         await self.inner.upsert(points)
@@ -191,8 +200,8 @@ class RecordingIndex:
         self.limits.add(limit)
         return results
 
-    async def count(self) -> int:
-        return await self.inner.count()
+    async def count(self, document: str | None = None) -> int:
+        return await self.inner.count(document)
 
     async def close(self) -> None:
         await self.inner.close()
@@ -228,16 +237,23 @@ class Measured:
     timings: dict[str, float]
 
 
-async def measure(data: DataSet, embedder: SentenceTransformerEmbedder) -> Measured:
+def default_thresholds() -> Thresholds:
+    """The bot's thresholds for MODEL without ANSWER_THRESHOLD, CHOICE_THRESHOLD, ANSWER_MARGIN."""
+    defaults = DEFAULT_THRESHOLDS.get((MODEL, INT8), DEFAULT_THRESHOLDS[BUNDLED_MODEL, INT8])
+    answer, choice, margin = defaults
+    return Thresholds(answer=answer, choice=choice, margin=margin)
+
+
+async def measure(data: DataSet, embedder: Embedder) -> Measured:
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="eval-quality-") as folder:
         index = RecordingIndex(EdgeIndex(folder, COLLECTION))
         try:
             t0 = time.perf_counter()
-            vectors = await embedder.embed([c.text for c in data.chunks])
+            vectors = await ingest.embed_chunks(embedder, data.chunks)
             timings["embed KB"] = time.perf_counter() - t0
             t0 = time.perf_counter()
-            await index.ensure_collection(embedder.dimension)
+            await index.ensure_collection(embedder.dimension, embedder.name)
             for start in range(0, len(data.chunks), UPSERT_BATCH):
                 await index.upsert(
                     [
@@ -254,7 +270,7 @@ async def measure(data: DataSet, embedder: SentenceTransformerEmbedder) -> Measu
                 raise RuntimeError(f"{data.name}: {stored} points stored, {len(data.chunks)} sent")
             timings["index"] = time.perf_counter() - t0
             retriever = Retriever(embedder, index)  # the bot's defaults (bot/services.py)
-            composer = OfflineComposer()  # default Thresholds, as the bot without settings
+            composer = OfflineComposer(default_thresholds())  # as the bot without settings
             outcomes: dict[str, dict[str, Outcome]] = {}
             hits: dict[str, Hits] = {}
             t0 = time.perf_counter()
@@ -613,9 +629,7 @@ def command(argv: list[str]) -> str:
 
 async def run(sets: list[str]) -> tuple[dict[str, Measured], float]:
     t0 = time.perf_counter()
-    embedder = SentenceTransformerEmbedder(
-        BUNDLED_MODEL, quantize=os.environ.get("EMBEDDING_INT8", "").lower() in ("1", "true")
-    )
+    embedder = load_embedder(MODEL, quantize=INT8)
     measured: dict[str, Measured] = {}
     try:
         for key in sets:
@@ -640,7 +654,7 @@ def main() -> None:
     if unknown or not sets:
         parser.error(f"unknown set(s) {unknown}; choose from {', '.join(SETS)}")
     measured, seconds = asyncio.run(run(sets))
-    thresholds = Thresholds()
+    thresholds = default_thresholds()
     limit = next(iter(measured.values())).limit
     body = report(measured, thresholds)
     header = (
@@ -648,7 +662,7 @@ def main() -> None:
         f"Command: `{command(sys.argv[1:])}`\n\n"
         f"Date: {dt.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}. "
         f"Machine: {machine()}. Runtime: {seconds:.0f} s. "
-        f"Model: {BUNDLED_MODEL} (bundled). Defaults: {RankingParams()}, {thresholds}.\n\n"
+        f"Model: {MODEL}{' (int8)' if INT8 else ''}. Defaults: {RankingParams()}, {thresholds}.\n\n"
         + NOTES.format(limit=limit, t=thresholds)
     )
     text = header + "\n" + body

@@ -17,6 +17,7 @@ from twilio.rest import Client
 
 from bot.config import Settings
 from bot.email_ingress import EmailIngress
+from bot.email_notices import EmailNotices
 from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
 from bot.handoffs import (
     HandoffDispatcher,
@@ -203,7 +204,8 @@ def _open_email(
     )
     name = s.email_name or s.business_name
     identity = MailIdentity(s.email_address, name)
-    channels.senders[ChannelName.EMAIL] = EmailSender(mailer, s.email_address, name)
+    email_sender = EmailSender(mailer, s.email_address, name)
+    channels.senders[ChannelName.EMAIL] = email_sender
     if s.staff_email:
         mails = HandoffMails(identity, s.staff_email, s.zone)
         channels.senders[ChannelName.STAFF] = StaffMailSender(mailer, mails)
@@ -226,6 +228,9 @@ def _open_email(
         own_addresses=[s.email_address],
         staff_addresses=s.staff_senders,
         max_per_sender_per_hour=s.email_max_per_sender_per_hour,
+        notices=EmailNotices(email_sender, redis),
+        max_bytes=s.max_email_bytes,
+        max_attachments=s.max_email_attachments,
     )
     channels.pollers.append(
         EmailPoller(
@@ -234,6 +239,8 @@ def _open_email(
             WatermarkStore(pool, account),
             redis,
             poll_seconds=s.email_poll_seconds,
+            max_bytes=s.max_email_bytes,
+            too_large=handler.too_large,
         )
     )
     staff = f"; handoffs go to {s.staff_email}" if s.staff_email else ""

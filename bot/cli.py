@@ -17,16 +17,27 @@ import typer
 from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.doctor import render, run_checks
 from bot.logs import configure_logging
+from bot.privacy_cli import privacy_app
+from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
 from bot.runtime import Runtime
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage, Reply
+from core.vector_index import IndexInUseError
 from knowledge_base.ingest import IngestReport, find_files
 
 app = typer.Typer(help="Customer-support bot for Singapore small businesses.", no_args_is_help=True)
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(privacy_app, name="privacy")
 T = TypeVar("T")
+
+# What to do when the embedded vector index is open in another process (it allows only one).
+SHARE_INDEX = "or set QDRANT_URL to a Qdrant server, which several processes can share"
+STOP_OTHER_BOT = f"Stop the other bot process first, {SHARE_INDEX}."
+STOP_BOT_FOR_KB = f"Stop the bot (bot serve, bot chat, bot worker) first, {SHARE_INDEX}."
+MORE_WORKERS = f"For more workers on this machine use `bot serve --workers N`, {SHARE_INDEX}."
 
 
 def _settings() -> Settings:
@@ -40,13 +51,32 @@ def _settings() -> Settings:
     return settings
 
 
-def _run(main: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine; Ctrl-C stops cleanly (services close in their finally blocks)."""
+def _run(main: Callable[[], Awaitable[T]], in_use: str = STOP_OTHER_BOT) -> T:
+    """Run a coroutine; Ctrl-C stops cleanly (services close in their finally blocks).
+
+    An embedded vector index held by another process stops with one line and advice (in_use).
+    """
     try:
         return asyncio.run(main())  # type: ignore[arg-type]
     except KeyboardInterrupt:
         typer.echo("\nStopped.", err=True)
         raise typer.Exit(130) from None
+    except IndexInUseError as error:
+        typer.echo(f"{error}. {in_use}", err=True)
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def doctor() -> None:
+    """Check the settings and reach every configured service and provider."""
+    settings = _settings()
+    checks = _run(lambda: run_checks(settings))
+    for check in checks:
+        typer.echo(render(check))
+    failed = [c for c in checks if not c.ok]
+    typer.echo(f"{len(failed)} problem(s) found." if failed else "Everything configured works.")
+    if failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -98,6 +128,7 @@ def serve(
 ) -> None:
     """Run the web server (webhooks, /healthz, /readyz, /metrics) with queue workers."""
     settings = _settings()
+    prefer_passive_openmp_threads()  # before the model loads
 
     async def main() -> None:
         async with Services(settings) as services:
@@ -111,6 +142,7 @@ def serve(
                     f"{workers} worker(s) in this process. Ctrl-C stops.",
                     err=True,
                 )
+                freeze_start_up_objects()
                 await runtime.run(_stop_on_signals())
 
     _run(main)
@@ -122,6 +154,7 @@ def worker(
 ) -> None:
     """Run extra queue workers against the same Redis and PostgreSQL (scale-out)."""
     settings = _settings()
+    prefer_passive_openmp_threads()  # before the model loads
 
     async def main() -> None:
         async with (
@@ -129,9 +162,10 @@ def worker(
             Runtime(services, listen=False, workers=count) as runtime,
         ):
             typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
+            freeze_start_up_objects()
             await runtime.run(_stop_on_signals())
 
-    _run(main)
+    _run(main, in_use=MORE_WORKERS)
 
 
 def _stop_on_signals() -> asyncio.Event:
@@ -249,7 +283,7 @@ def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders
         async with Services(settings) as services:
             return await _ingest_with_progress(services, paths)
 
-    report = _run(main)
+    report = _run(main, in_use=STOP_BOT_FOR_KB)
     _print_report(report)
     if report.failed and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -290,7 +324,7 @@ def kb_remove(
                     unknown += 1
         return unknown
 
-    if _run(main):
+    if _run(main, in_use=STOP_BOT_FOR_KB):
         raise typer.Exit(1)
 
 

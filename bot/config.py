@@ -11,10 +11,19 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.business_calendar import BusinessCalendar, check_country, parse_closures
+from core.embedding import BUNDLED_MODELS, E5_SMALL, MINILM
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-BUNDLED_MODEL = "all-MiniLM-L6-v2"
+BUNDLED_MODEL = MINILM
+DEFAULT_THRESHOLDS: dict[tuple[str, bool], tuple[float, float, float]] = {
+    (MINILM, False): (0.64, 0.59, 0.02),
+    (MINILM, True): (0.595, 0.545, 0.02),
+    (E5_SMALL, False): (0.92, 0.91, 0.005),
+}
+"""(model, int8) -> answer threshold, choice threshold and answer margin, chosen on CLINC150
+val (bench/RESULTS.md). A local model folder gets MiniLM's. E5's cosines sit higher and about
+five times closer together, so its margin and its gap to the choices are smaller too."""
 TELEGRAM_API = "https://api.telegram.org/bot"
 
 
@@ -54,11 +63,13 @@ class Settings(BaseSettings):
     qdrant_collection: str = Field("knowledge", pattern=r"^[A-Za-z0-9_-]+$")
     embedded_vector_engine: Literal["edge", "local"] = "edge"
 
+    # all-MiniLM-L6-v2 (English), multilingual-e5-small, or a local sentence-transformers folder.
     embedding_model: str = BUNDLED_MODEL
     embedding_int8: bool = False
     # None means the value chosen on validation data for the model in use (see thresholds).
     answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
     choice_threshold: float | None = Field(None, ge=0.0, le=1.0)
+    # Unset: the model's own (DEFAULT_THRESHOLDS), 0.02 for MiniLM.
     answer_margin: float = Field(0.02, ge=0.0, le=1.0)
 
     openai_api_key: SecretStr | None = None
@@ -124,6 +135,11 @@ class Settings(BaseSettings):
     email_oauth2_client_secret: SecretStr | None = None
     email_oauth2_refresh_token: SecretStr | None = None
     email_max_per_sender_per_hour: int = Field(10, ge=1)
+    # Mail over this size (bytes, as the server stores it: attachments count a third more than
+    # their files) is not downloaded; the sender is told, and it stays flagged in the mailbox.
+    max_email_bytes: int = Field(10 * 1024 * 1024, ge=10_000)
+    # Attachments recorded per mail; the text is still answered and the sender told of the rest.
+    max_email_attachments: int = Field(10, ge=0)
     # Other addresses whose replies to handoffs are accepted (comma-separated).
     staff_addresses: str = ""
     # A conversation a person took over returns to the bot after this much silence.
@@ -217,6 +233,36 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
+    @field_validator("embedding_model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        named = {m.lower(): m for m in BUNDLED_MODELS} | {"minilm": MINILM}
+        if value.strip().lower() in named:
+            return named[value.strip().lower()]
+        if not Path(value).expanduser().is_dir():
+            raise ValueError(
+                f"expected {' or '.join(BUNDLED_MODELS)} (bundled), or the folder of a local "
+                "sentence-transformers model"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _int8_fits_model(self) -> Settings:
+        if self.embedding_int8 and self.embedding_model == E5_SMALL:
+            raise ValueError(
+                f"EMBEDDING_INT8 applies to sentence-transformers models; {E5_SMALL} is already "
+                "4-bit: set EMBEDDING_INT8=false"
+            )
+        if "answer_margin" not in self.model_fields_set:  # the model's own, like thresholds
+            self.answer_margin = self._model_defaults[2]
+        return self
+
+    @property
+    def _model_defaults(self) -> tuple[float, float, float]:
+        """Answer threshold, choice threshold and margin chosen for the configured model."""
+        model = self.embedding_model if self.embedding_model in BUNDLED_MODELS else MINILM
+        return DEFAULT_THRESHOLDS[(model, self.embedding_int8)]
+
     @model_validator(mode="after")
     def _channels_consistent(self) -> Settings:
         problems = _channel_problems(self)
@@ -298,7 +344,7 @@ class Settings(BaseSettings):
     @property
     def thresholds(self) -> tuple[float, float]:
         """Answer and choice thresholds: configured, or chosen on validation data (bench/)."""
-        answer, choice = (0.595, 0.545) if self.embedding_int8 else (0.64, 0.59)
+        answer, choice, _ = self._model_defaults
         return (
             answer if self.answer_threshold is None else self.answer_threshold,
             choice if self.choice_threshold is None else self.choice_threshold,

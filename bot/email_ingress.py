@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Collection
 
 import structlog
 from redis.asyncio import Redis
 
+from bot.email_notices import EmailNotices, size_text
+from bot.email_polling import HEADER_BYTES
 from bot.ingress import Ingress
-from channels.base import Ignored
-from channels.email import to_inbound
+from channels.base import Ignored, PayloadError, SendError
+from channels.email import dropped_attachments, to_inbound
 from channels.email_parsing import ParsedEmail, parse_email
 from core.messages import ChannelName, InboundMessage
 
@@ -40,15 +43,26 @@ class EmailIngress:
         own_addresses: Collection[str],
         staff_addresses: Collection[str],
         max_per_sender_per_hour: int = 10,
+        *,
+        notices: EmailNotices | None = None,
+        max_bytes: int | None = None,
+        max_attachments: int | None = None,
     ) -> None:
         self._ingress = ingress
         self._redis = redis
         self._own = [a.lower() for a in own_addresses]
         self._staff = {a.lower() for a in staff_addresses}
         self._max = max_per_sender_per_hour
+        self._notices = notices
+        self._max_bytes = max_bytes
+        self._max_attachments = max_attachments
 
     async def handle(self, uid: int, raw: bytes) -> None:
         """Handle one raw mail; errors propagate, and the reader sets the mail aside."""
+        if self._max_bytes is not None and len(raw) > self._max_bytes:
+            # The server did not say the size before sending it all: read only the headers.
+            await self.too_large(uid, header_section(raw), len(raw))
+            return
         parsed = parse_email(raw, own_addresses=self._own)
         token = handoff_token(parsed)
         if parsed.sender in self._staff and parsed.skip_reason is None:
@@ -60,10 +74,64 @@ class EmailIngress:
                 ChannelName.EMAIL, Ignored("handoff_reply_not_from_staff", parsed.sender)
             )
             return
-        outcome = to_inbound(parsed, raw)
+        outcome = to_inbound(parsed, raw, self._max_attachments)
         if isinstance(outcome, InboundMessage) and await self._flooding(parsed.sender):
             outcome = Ignored("rate_limited", parsed.sender)
         await self._ingress.accept(ChannelName.EMAIL, outcome)
+        if isinstance(outcome, InboundMessage):
+            await self._tell_dropped(parsed, outcome.provider_message_id)
+
+    async def too_large(self, uid: int, headers: bytes, size: int) -> None:
+        """A mail over the size limit, read no further than its headers: tell the sender once.
+
+        Robots (auto-replies, bounces, lists) are not told. A refused notice raises SendError,
+        so the reader flags the mail as failed as well.
+        """
+        try:
+            parsed = parse_email(headers, own_addresses=self._own)
+        except PayloadError as error:
+            outcome = f"not told: {error}"
+        else:
+            outcome = await self._tell_too_large(parsed, headers, size)
+        await self._ingress.accept(ChannelName.EMAIL, Ignored("too_large", f"{size} B; {outcome}"))
+
+    async def _tell_too_large(self, parsed: ParsedEmail, headers: bytes, size: int) -> str:
+        """Send the too-large notice unless a robot or a flood sent the mail; say what was done."""
+        if parsed.skip_reason is not None:
+            return f"not told: {parsed.skip_reason} from {parsed.sender}"
+        if await self._flooding(parsed.sender):
+            return f"not told: rate limited, {parsed.sender}"
+        if self._notices is None:
+            return f"not told: no sender configured, {parsed.sender}"
+        mail_id = parsed.message_id or f"<sha256-{hashlib.sha256(headers).hexdigest()}@local>"
+        limit = size_text(self._max_bytes or size)
+        await self._notices.send(
+            parsed, mail_id, "email.too_large", size=size_text(size), limit=limit
+        )
+        return f"told {parsed.sender}"
+
+    async def _tell_dropped(self, parsed: ParsedEmail, mail_id: str) -> None:
+        """Attachments over the limit were not recorded: say so (the text is answered)."""
+        if self._max_attachments is None:
+            return
+        dropped = dropped_attachments(parsed, self._max_attachments)
+        if not dropped:
+            return
+        count, limit = len(parsed.attachments), self._max_attachments
+        log.warning("email_attachments_dropped", mail=mail_id, count=count, kept=limit)
+        if self._notices is None:
+            return
+        try:
+            await self._notices.send(
+                parsed,
+                mail_id,
+                "email.attachments_dropped",
+                count=str(count),
+                limit=str(limit),
+                dropped=str(dropped),
+            )
+        except SendError as error:  # the message itself is queued: do not fail the mail
+            log.error("email_notice_failed", mail=mail_id, reason=error.reason)
 
     async def _staff_reply(self, parsed: ParsedEmail, token: str | None, raw: bytes) -> None:
         """A staff member's mail: relay it when it answers a handoff."""
@@ -95,3 +163,9 @@ class EmailIngress:
         if count == 1:
             await self._redis.expire(key, 3600)
         return count > self._max
+
+
+def header_section(raw: bytes) -> bytes:
+    """A raw mail's header section, at most as much as the reader fetches of a large mail."""
+    ends = [end + len(blank) for blank in (b"\r\n\r\n", b"\n\n") if (end := raw.find(blank)) >= 0]
+    return raw[: min([*ends, HEADER_BYTES])]

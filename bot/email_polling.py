@@ -3,7 +3,9 @@
 Only mail that arrives after the bot first connected is read: a UID watermark, kept in
 PostgreSQL with the folder's UIDVALIDITY, survives restarts. Every mail is handled inside its
 own error boundary; a mail that fails is flagged `$BotFailed` in the mailbox and logged, and the
-rest go on. One process reads the mailbox at a time (a Redis lease).
+rest go on. A mail over the size limit (the server's RFC822.SIZE) is not downloaded: only its
+headers go to the too-large handler, and it is flagged `$BotTooLarge`. Nothing is deleted or
+marked read. One process reads the mailbox at a time (a Redis lease).
 """
 
 from __future__ import annotations
@@ -25,10 +27,15 @@ from bot.stopping import sleep_or_stop
 
 log = structlog.get_logger(__name__)
 MailHandler = Callable[[int, bytes], Awaitable[None]]
+TooLargeHandler = Callable[[int, bytes, int], Awaitable[None]]
+"""Called with a mail's UID, the start of its header section and its size in bytes."""
 TokenSource = Callable[[], Awaitable[str]]
 _UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 _UIDNEXT = re.compile(rb"UIDNEXT (\d+)")
 _FETCH_UID = re.compile(rb"UID (\d+)")
+_FETCH_SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+HEADER_BYTES = 64 * 1024
+"""What is read of a mail over the size limit: the start of its header section."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +93,14 @@ class EmailPoller:
         redis: Redis,
         poll_seconds: float = 60.0,
         idle_seconds: float = 25 * 60,
+        *,
+        max_bytes: int | None = None,
+        too_large: TooLargeHandler | None = None,
     ) -> None:
         self._account = account
         self._handle = handle
+        self._max_bytes = max_bytes
+        self._too_large = too_large
         self._watermarks = watermarks
         self._lease = LeaderLease(redis, f"email:poller:{account.username}:{account.folder}")
         self._poll_seconds = poll_seconds
@@ -187,6 +199,11 @@ class EmailPoller:
 
     async def _one(self, imap: IMAP4, uid: int) -> None:
         """Fetch and hand over one mail inside its own error boundary."""
+        if self._max_bytes is not None:
+            size = await self._size(imap, uid)
+            if size is not None and size > self._max_bytes:
+                await self._set_aside_too_large(imap, uid, size)
+                return
         response = await imap.uid("fetch", str(uid), "(BODY.PEEK[])")
         await _ok(response, f"UID FETCH {uid}")
         raw = _literal(response.lines)
@@ -197,6 +214,30 @@ class EmailPoller:
             await self._handle(uid, raw)
         except Exception:
             log.exception("email_set_aside", uid=uid, size=len(raw))
+            await imap.uid("store", str(uid), "+FLAGS", "($BotFailed)")
+
+    async def _size(self, imap: IMAP4, uid: int) -> int | None:
+        """The mail's size as the server stores it; None if the server does not say."""
+        response = await imap.uid("fetch", str(uid), "(RFC822.SIZE)")
+        await _ok(response, f"UID FETCH {uid} RFC822.SIZE")
+        for line in response.lines:
+            if isinstance(line, bytes | bytearray) and (found := _FETCH_SIZE.search(line)):
+                return int(found.group(1))
+        return None
+
+    async def _set_aside_too_large(self, imap: IMAP4, uid: int, size: int) -> None:
+        """Flag a mail over the limit and hand over only its headers; never download it."""
+        log.warning("email_too_large", uid=uid, size=size, limit=self._max_bytes)
+        await imap.uid("store", str(uid), "+FLAGS", "($BotTooLarge)")
+        if self._too_large is None:
+            return
+        response = await imap.uid("fetch", str(uid), f"(BODY.PEEK[HEADER]<0.{HEADER_BYTES}>)")
+        await _ok(response, f"UID FETCH {uid} HEADER")
+        headers = _literal(response.lines) or b""
+        try:
+            await self._too_large(uid, headers, size)
+        except Exception:
+            log.exception("email_set_aside", uid=uid, size=size)
             await imap.uid("store", str(uid), "+FLAGS", "($BotFailed)")
 
     async def _idle(self, imap: IMAP4, stop: asyncio.Event) -> None:

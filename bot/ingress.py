@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import structlog
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
-from bot.queue import InboundQueue
+from bot.queue import FloodLimit, InboundQueue
 from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
@@ -17,31 +15,23 @@ from core.pii import hide_ids
 log = structlog.get_logger(__name__)
 
 
-# KEYS: counter. ARGV: window seconds. A fixed window per sender, one round trip.
-_COUNT = """
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return n
-"""
-
-
 class FloodGuard:
-    """Counts each sender's messages per window; past the limit they are not answered one by one."""
+    """Each sender's messages per window; past the limit they are not answered one by one.
 
-    def __init__(self, redis: Redis, limit: int = 20, window_seconds: int = 10) -> None:
-        self._count = redis.register_script(_COUNT)
+    The queue counts them in the same script that appends them (one round trip per webhook),
+    so the Redis client is no longer needed here; the parameter stays for existing callers.
+    """
+
+    def __init__(
+        self, redis: Redis | None = None, limit: int = 20, window_seconds: int = 10
+    ) -> None:
         self._limit = limit
         self._window = window_seconds
 
-    async def check(self, message: InboundMessage) -> InboundMessage | Ignored:
-        """The message; marked for one polite notice at the limit; ignored beyond it."""
+    def limit_for(self, message: InboundMessage) -> FloodLimit:
+        """The fixed-window limit the message's sender is counted against."""
         key = f"flood:{message.channel.value}:{message.external_user_id}"
-        count = int(await self._count(keys=[key], args=[self._window]))
-        if count <= self._limit:
-            return message
-        if count == self._limit + 1:
-            return replace(message, flooding=True)
-        return Ignored("flood", message.external_user_id)
+        return FloodLimit(key, self._limit, self._window)
 
 
 class Ingress:
@@ -61,14 +51,19 @@ class Ingress:
 
     async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
         """Queue a message, apply a delivery report, or record why an event is ignored."""
-        if isinstance(parsed, InboundMessage) and self._flood is not None:
-            parsed = await self._flood.check(parsed)
         if isinstance(parsed, InboundMessage):
             parsed = hide_ids(parsed)  # before the queue: nothing downstream sees the number
-            entry_id = await self._queue.enqueue(parsed)
+            if self._flood is None:
+                entry_id: str | None = await self._queue.enqueue(parsed)
+            else:
+                entry_id = await self._queue.enqueue_within(parsed, self._flood.limit_for(parsed))
+            if entry_id is None:
+                self._ignore(channel, Ignored("flood", parsed.external_user_id))
+                return "ignored"
             self._metrics.received.labels(channel.value).inc()
             log.info(
                 "message_queued",
+                cid=parsed.correlation_id,
                 channel=channel.value,
                 id=parsed.provider_message_id,
                 entry=entry_id,

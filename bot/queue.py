@@ -10,7 +10,7 @@ messages in order even when several processes read the stream.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,9 +24,19 @@ GROUP = "workers"
 DEAD_LETTERS = "inbound:dead"
 ORDER_TTL_SECONDS = 3 * 24 * 3600
 
-# KEYS: stream, order list. ARGV: payload, ttl. Append and remember the order in one step.
+# KEYS: stream, order list[, flood counter]. ARGV: payload, ttl[, window, limit, flagged payload].
+# Append and remember the order in one step. With a flood counter, first count the sender's
+# message in a fixed window: one past the limit is appended flagged, later ones not at all (nil).
 _ENQUEUE = """
-local id = redis.call('XADD', KEYS[1], '*', 'm', ARGV[1])
+local payload = ARGV[1]
+if KEYS[3] then
+  local n = redis.call('INCR', KEYS[3])
+  if n == 1 then redis.call('EXPIRE', KEYS[3], ARGV[3]) end
+  local limit = tonumber(ARGV[4])
+  if n > limit + 1 then return false end
+  if n == limit + 1 then payload = ARGV[5] end
+end
+local id = redis.call('XADD', KEYS[1], '*', 'm', payload)
 redis.call('RPUSH', KEYS[2], id)
 redis.call('EXPIRE', KEYS[2], ARGV[2])
 return id
@@ -39,6 +49,15 @@ redis.call('LREM', KEYS[2], 1, ARGV[2])
 redis.call('DEL', KEYS[3])
 return 1
 """
+
+
+@dataclass(frozen=True, slots=True)
+class FloodLimit:
+    """At most `limit` messages per `window_seconds` from the sender counted under `key`."""
+
+    key: str
+    limit: int
+    window_seconds: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +121,24 @@ class InboundQueue:
             keys=[self.stream, order_key(message)], args=[encode(message), ORDER_TTL_SECONDS]
         )
         return _text(entry_id)
+
+    async def enqueue_within(self, message: InboundMessage, flood: FloodLimit) -> str | None:
+        """Count the message against its sender's limit and append it, in one round trip.
+
+        Within the limit it is appended as it is; the first one over is appended marked
+        `flooding` (the customer gets one notice); the ones after that are not appended (None).
+        """
+        entry_id = await self._enqueue(
+            keys=[self.stream, order_key(message), flood.key],
+            args=[
+                encode(message),
+                ORDER_TTL_SECONDS,
+                flood.window_seconds,
+                flood.limit,
+                encode(replace(message, flooding=True)),
+            ],
+        )
+        return None if entry_id is None else _text(entry_id)
 
     async def read(self, consumer: str, count: int, block_ms: int) -> list[Entry]:
         """New entries for this consumer, waiting up to block_ms for the first."""

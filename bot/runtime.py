@@ -7,7 +7,7 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 
 import structlog
@@ -166,7 +166,23 @@ class Runtime:
         scheduler.add_job(
             store.hand_back_idle, "interval", args=[idle], minutes=5, id="idle", coalesce=True
         )
+        rights = self.services.rights
+        # Every process schedules it; PostgreSQL lets one run at a time and a rerun removes
+        # nothing more, so several processes do no harm.
+        scheduler.add_job(
+            self._apply_retention, "cron", hour=3, minute=30, id="retention", coalesce=True
+        )
+        scheduler.add_job(
+            rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
+        )
         return scheduler
+
+    async def _apply_retention(self) -> None:
+        """The daily removal of everything older than RETENTION_DAYS."""
+        try:
+            await self.services.rights.apply_retention(datetime.now(UTC))
+        except Exception:
+            log.exception("retention_failed")
 
     async def _handle(self, message: InboundMessage) -> Reply | None:
         """The core, then an immediate handoff email when the reply escalated."""

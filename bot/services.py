@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
 import asyncpg
 import structlog
 from openai import AsyncOpenAI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
+from bot.dead_letters import DeadLetterCopies
 from bot.embedded import EmbeddedServices
 from core.compose import Composer, OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
+from core.data_rights import DataRights
 from core.edge_index import EdgeIndex
 from core.embedding import SentenceTransformerEmbedder
 from core.escalation import EscalationPolicy, HandoffNotices
@@ -24,6 +27,7 @@ from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
+from core.personal_data import PostgresPersonalData
 from core.privacy import PrivacyNotice
 from core.retrieval import Retriever
 from core.store import PostgresStore
@@ -32,6 +36,27 @@ from core.vector_index import QdrantClientIndex, VectorIndex
 from knowledge_base.ingest import Ingestor
 
 log = structlog.get_logger(__name__)
+
+REDIS_MAX_CONNECTIONS = 64
+"""Connections one process opens to Redis at most: webhooks and every worker task share them."""
+REDIS_WAIT_SECONDS = 5.0
+"""How long a command waits for a free connection before it fails (then a webhook answers 503)."""
+
+
+def redis_client(
+    url: str,
+    max_connections: int = REDIS_MAX_CONNECTIONS,
+    wait_seconds: float = REDIS_WAIT_SECONDS,
+) -> Redis:
+    """A client whose commands wait for a free connection instead of failing when all are busy.
+
+    redis-py's default pool raises "Too many connections" at once when it is full, so a burst
+    of webhooks got 503s; the blocking pool queues them for up to wait_seconds instead.
+    """
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=wait_seconds
+    )
+    return Redis.from_pool(pool)  # the client owns the pool and closes it with itself
 
 
 @dataclass
@@ -57,6 +82,7 @@ class Services:
         self.core: ConversationCore
         self.ingestor: Ingestor
         self.summaries: VectorSummaries
+        self.rights: DataRights
 
     async def __aenter__(self) -> Services:
         try:
@@ -93,7 +119,7 @@ class Services:
         applied = await apply_migrations(pool)
         if applied:
             log.info("migrations_applied", names=applied)
-        redis = Redis.from_url(redis_url)
+        redis = redis_client(redis_url)
         self._stack.push_async_callback(redis.aclose)
         index = self._open_index(s.qdrant_collection)
         self._stack.push_async_callback(index.close)
@@ -107,11 +133,15 @@ class Services:
         await index.ensure_collection(self.embedder.dimension)
         self.retriever = Retriever(self.embedder, index)
         self._stack.push_async_callback(self.retriever.close)
-        memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=s.memory_ttl_seconds)
+        retention = timedelta(days=s.retention_days)
+        # Recent turns must not outlive the retention period; they expire on their own.
+        ttl = min(s.memory_ttl_seconds, int(retention.total_seconds()))
+        memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=ttl)
         summary_index = self._open_index(f"{s.qdrant_collection}_summaries")
         self._stack.push_async_callback(summary_index.close)
         await summary_index.ensure_collection(self.embedder.dimension)
         self.summaries = VectorSummaries(summary_index, self.embedder)
+        self.rights = self.data_rights(memory, self.summaries)
         self.core = ConversationCore(
             self.storage.store,
             memory,
@@ -125,8 +155,29 @@ class Services:
             privacy=PrivacyNotice(
                 s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
             ),
+            rights=self.rights,
         )
+        # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
+        await self.rights.finish_pending()
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
+
+    def data_rights(
+        self, memory: RedisMemory | None = None, summaries: VectorSummaries | None = None
+    ) -> DataRights:
+        """Erasure, export and retention over this process's connections.
+
+        Without summaries (a CLI command that does not open the vector store) erasures stay
+        pending until a process holding the vectors finishes them.
+        """
+        s, storage = self.settings, self.storage
+        memory = memory or RedisMemory(storage.redis)
+        return DataRights(
+            PostgresPersonalData(storage.pool),
+            [memory, DeadLetterCopies(storage.redis)],
+            summaries,
+            timedelta(days=s.retention_days),
+            zone=s.zone,
+        )
 
     def _open_index(self, collection: str) -> VectorIndex:
         """A Qdrant server when QDRANT_URL is set, else the embedded engine in the data folder."""

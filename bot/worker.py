@@ -104,6 +104,9 @@ class Worker:
         """Handle one entry inside its own error boundary."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
+        cid = entry.message.correlation_id if entry.message else entry.entry_id
+        # Bound in this task's own context: core, outbox and sender log lines all carry it.
+        structlog.contextvars.bind_contextvars(cid=cid)
         try:
             await self._process(entry)
         except asyncio.CancelledError:

@@ -16,6 +16,7 @@ import aiosmtplib
 from channels.base import Ignored, Parsed, SendError
 from channels.email_parsing import ParsedEmail
 from core.messages import ChannelName, Choice, InboundMessage
+from core.pii import mask_nric
 
 TokenSource = Callable[[], Awaitable[str]]
 MAX_REFERENCES = 20
@@ -66,13 +67,17 @@ class SmtpMailer:
 
 
 def reply_route(parsed: ParsedEmail) -> str:
-    """Where and how a reply to this mail goes, in the email channel's address notation."""
+    """Where and how a reply to this mail goes, in the email channel's address notation.
+
+    The route is stored with the reply; an NRIC/FIN in the subject or name is masked in it.
+    """
     references = [*parsed.references, *([parsed.message_id] if parsed.message_id else [])]
+    name = mask_nric(parsed.sender_name)[0] if parsed.sender_name else parsed.sender_name
     return json.dumps(
         {
             "to": parsed.sender,
-            "name": parsed.sender_name,
-            "subject": parsed.subject,
+            "name": name,
+            "subject": mask_nric(parsed.subject)[0],
             "in_reply_to": parsed.message_id,
             "references": references[-MAX_REFERENCES:],
         },
@@ -80,13 +85,18 @@ def reply_route(parsed: ParsedEmail) -> str:
     )
 
 
-def to_inbound(parsed: ParsedEmail, raw: bytes) -> Parsed:
-    """A customer's mail as an inbound message, or why it is not answered."""
+def to_inbound(parsed: ParsedEmail, raw: bytes, max_attachments: int | None = None) -> Parsed:
+    """A customer's mail as an inbound message, or why it is not answered.
+
+    With `max_attachments`, only the first that many attachments are recorded; the mail is
+    answered all the same (see `dropped_attachments`).
+    """
     if parsed.skip_reason is not None:
         return Ignored(parsed.skip_reason, parsed.skip_detail)
     text = parsed.text.strip() or parsed.subject.strip()
     if not text and not parsed.attachments:
         return Ignored("empty", f"no text from {parsed.sender}")
+    attachments = parsed.attachments[:max_attachments]
     # Mail without a Message-ID still needs a stable id, so a re-read is seen as a duplicate.
     message_id = parsed.message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}@local>"
     return InboundMessage(
@@ -98,8 +108,13 @@ def to_inbound(parsed: ParsedEmail, raw: bytes) -> Parsed:
         display_name=parsed.sender_name,
         thread_ref=message_id,
         reply_to=reply_route(parsed),
-        attachments=parsed.attachments,
+        attachments=attachments,
     )
+
+
+def dropped_attachments(parsed: ParsedEmail, max_attachments: int) -> int:
+    """How many of a mail's attachments `to_inbound` leaves out under the limit."""
+    return max(0, len(parsed.attachments) - max_attachments)
 
 
 def reply_subject(subject: str) -> str:

@@ -58,7 +58,9 @@ _NOT_FILES: Final = frozenset({  # signatures and encryption envelopes, not file
 _MIME_LINES: Final = re.compile(
     r"^(--\S{6,}|(content-[\w-]+|mime-version):.*(\r?\n[ \t].*)*)\r?$\n?", re.I | re.M
 )
-_ANGLE_ID: Final = re.compile(r"<[^<>\s]+>")
+_CONTROLS: Final = dict.fromkeys([*range(0x20), 0x7F], " ")  # PostgreSQL refuses NUL in text
+_MIME_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+_ANGLE_ID: Final = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _ADDRESS: Final = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 _AUTO_SUBJECT: Final = re.compile(
     r"^\s*((re|aw|回复|回覆)\s*[:\uff1a]\s*)?(out of (the )?office( auto ?reply)?|automatic reply|"
@@ -133,7 +135,7 @@ def _parse(msg: Message, own: frozenset[str]) -> ParsedEmail:
     skip = _classify(msg, first, walk.types, sender, own)
     if not sender and skip is None:
         raise PayloadError("not an email: no sender address" if headers else "not an email")
-    references = _ANGLE_ID.findall(" ".join(headers.get("references", [])))
+    references = _ANGLE_ID.findall(decode_header(" ".join(headers.get("references", []))))
     return ParsedEmail(
         message_id=_first_id(first.get("message-id", "")),
         in_reply_to=_first_id(first.get("in-reply-to", "")),
@@ -184,14 +186,19 @@ def decode_header(value: str, charset: str | None = None) -> str:
     try:
         chunks = email.header.decode_header(value)
     except (email.errors.HeaderParseError, ValueError, LookupError):
-        return " ".join(value.split())
+        return _one_line(value)
     text = "".join(
         chunk if isinstance(chunk, str)
         else decode_bytes(chunk, chunk_charset) if chunk_charset
         else _unencoded(chunk)
         for chunk, chunk_charset in chunks
     )  # fmt: skip
-    return " ".join(text.split())
+    return _one_line(text)
+
+
+def _one_line(text: str) -> str:
+    """Header text on one line: whitespace and control codes (NUL too) as single spaces."""
+    return " ".join(text.translate(_CONTROLS).split())
 
 
 def _unencoded(chunk: bytes) -> str:
@@ -211,10 +218,12 @@ def _text_of(part: Message, depth: int, walk: _Walk) -> str:
     walk.types.add(ctype)
     if ctype.startswith("message/"):  # an enclosed email is a file; reports are not
         if ctype in ("message/rfc822", "message/global"):
-            walk.attachments.append(Attachment("email", _filename(part), ctype))
+            walk.attachments.append(Attachment("email", _filename(part), _mime_type(ctype)))
         return ""
-    payload = part.get_payload()
-    if part.is_multipart() and isinstance(payload, list):
+    # Only a multipart's payload is read undecoded: for a single part that would decode 8-bit
+    # text in the declared charset, which raises for labels such as "idna" or a NUL in the name.
+    payload = part.get_payload() if part.is_multipart() else None
+    if isinstance(payload, list):
         children = [child for child in payload if isinstance(child, Message)]
         if ctype == "multipart/alternative":
             return _alternative(children, depth, walk)
@@ -231,7 +240,7 @@ def _text_of(part: Message, depth: int, walk: _Walk) -> str:
     if ctype not in _NOT_FILES:
         main = ctype.partition("/")[0]
         kind = main if main in ("image", "audio", "video") else "document"
-        walk.attachments.append(Attachment(kind, filename, ctype))
+        walk.attachments.append(Attachment(kind, filename, _mime_type(ctype)))
     return ""
 
 
@@ -250,6 +259,11 @@ def _alternative(children: list[Message], depth: int, walk: _Walk) -> str:
         return ""
     walk.attachments.extend(chosen[2])
     return chosen[1]
+
+
+def _mime_type(ctype: str) -> str:
+    """The content type as recorded: a well-formed type, else the generic one for a file."""
+    return ctype if _MIME_TYPE.fullmatch(ctype) else "application/octet-stream"
 
 
 def _filename(part: Message) -> str | None:
@@ -273,7 +287,8 @@ def _addresses(values: list[str], charset: str | None) -> list[tuple[str, str | 
         text = _unescape(value, charset)  # RFC 2047 words are decoded after the split on commas
         pairs = [(a, n) for n, a in email.utils.getaddresses([text]) if "@" in a]
         for address, name in pairs or [(a, "") for a in _ADDRESS.findall(decode_header(text))]:
-            found.append((address.strip().lower(), decode_header(name, charset) or None))
+            address = _one_line(address).replace(" ", "").lower()  # no NUL or control codes
+            found.append((address, decode_header(name, charset) or None))
     return found
 
 

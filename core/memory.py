@@ -13,10 +13,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
 
+from core.data_rights import Person
 from core.messages import Choice
 
 
@@ -117,7 +119,9 @@ class _RedisClaim:
 
 
 class RedisMemory:
-    """Memory on Redis (or Valkey) through redis-py's asyncio client."""
+    """Memory on Redis (or Valkey) through redis-py's asyncio client; also personal data copies."""
+
+    name = "memory"
 
     def __init__(
         self,
@@ -146,7 +150,7 @@ class RedisMemory:
         keys = [
             f"handled:{channel}:{provider_message_id}",
             f"lock:{channel}:{user}",
-            f"turns:{channel}:{user}",
+            _turns_key(channel, user),
         ]
         token = uuid.uuid4().hex
         raw = await self._acquire(keys, token)
@@ -174,3 +178,27 @@ class RedisMemory:
             await asyncio.sleep(delay)
             waited += delay
             delay = min(delay * 2, 0.05)
+
+    async def export(self, person: Person) -> list[Any]:
+        """The recent turns kept for each of the person's identities."""
+        found: list[Any] = []
+        for identity in person.identities:
+            raw = await self._redis.lrange(
+                _turns_key(identity.channel, identity.external_id), 0, -1
+            )
+            found.extend({"channel": identity.channel, **json.loads(item)} for item in raw)
+        return found
+
+    async def erase(self, person: Person) -> int:
+        """Forget the person's recent turns on every channel."""
+        keys = [_turns_key(i.channel, i.external_id) for i in person.identities]
+        return int(await self._redis.delete(*keys)) if keys else 0
+
+    async def expire(self, cutoff: datetime) -> int:
+        """Nothing to do: turns expire on their own within the retention period (ttl_seconds)."""
+        return 0
+
+
+def _turns_key(channel: str, user: str) -> str:
+    """Where one customer's recent turns on one channel are kept."""
+    return f"turns:{channel}:{user}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -47,6 +48,16 @@ class InboundMessage:
     """How many NRIC/FIN numbers were hidden from `text` before it was stored anywhere."""
     flooding: bool = False
     """The sender just went over the message rate: answer with a notice, not from knowledge."""
+
+    @property
+    def correlation_id(self) -> str:
+        """A short id every log line about this message carries, the same in every process.
+
+        Hashed rather than the provider's id itself: email Message-IDs look like addresses, which
+        the log masking would hide.
+        """
+        key = f"{self.channel.value}:{self.provider_message_id}".encode()
+        return hashlib.blake2b(key, digest_size=6).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)

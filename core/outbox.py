@@ -130,7 +130,10 @@ class PostgresOutbox:
         async with self._pool.acquire() as conn, conn.transaction():
             channel = await conn.fetchval(
                 "UPDATE messages SET delivery_status = 'sent', sent_at = now(),"
-                " lease_until = NULL, delivery_error = NULL WHERE id = $1 RETURNING channel",
+                " lease_until = NULL, delivery_error = NULL,"
+                # An erased customer's confirmation: once sent, their address is not kept.
+                " address = CASE WHEN conversation_id IS NULL THEN NULL ELSE address END"
+                " WHERE id = $1 RETURNING channel",
                 message_id,
             )
             # A status callback can arrive before we get here; its status is newer, so keep it.

@@ -144,8 +144,12 @@ def _mask_phones(text: str) -> str:
 
 
 def hide_ids(message: InboundMessage) -> InboundMessage:
-    """The message with NRIC/FIN numbers masked, counting them (idempotent)."""
+    """The message with NRIC/FIN numbers masked, counting those in the text (idempotent).
+
+    The sender's display name is masked too: it is stored and shown to staff as well.
+    """
     text, count = mask_nric(message.text)
-    if count == 0:
+    name, in_name = mask_nric(message.display_name) if message.display_name else (None, 0)
+    if count == 0 and in_name == 0:
         return message
-    return replace(message, text=text, ids_masked=message.ids_masked + count)
+    return replace(message, text=text, display_name=name, ids_masked=message.ids_masked + count)

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import tzinfo
 
 from core import texts
+from core.data_rights import DataSummary
 from core.language import Language
+
+ERASE_YES = "privacy:erase"
+ERASE_NO = "privacy:keep"
+_LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ms": "Bahasa Melayu", "ta": "தமிழ்"}
+_CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "email": "email", "cli": "chat"}
 
 _YES = re.compile(
     r"^\s*(yes|y|ok|okay|agree|i agree|sure|can|好|好的|是|同意|可以|ya|setuju|boleh|ஆம்|சரி)"
@@ -42,3 +49,27 @@ def consent_answer(text: str) -> bool | None:
     if _NO.match(text):
         return False
     return None
+
+
+def describe_data(summary: DataSummary, language: Language, zone: tzinfo) -> str:
+    """The customer's answer to "what do you know about me", in their language."""
+    not_given = texts.text("privacy.not_given", language)
+    if summary.consent is None or summary.consent_at is None:
+        consent = texts.text("privacy.consent_none", language)
+    else:
+        key = "privacy.consent_given" if summary.consent else "privacy.consent_declined"
+        consent = texts.text(
+            key, language, date=summary.consent_at.astimezone(zone).date().isoformat()
+        )
+    body = texts.text(
+        "privacy.summary",
+        language,
+        name=summary.display_name or not_given,
+        lang=_LANGUAGE_NAMES.get(summary.language or "", not_given),
+        channels=", ".join(_CHANNEL_NAMES.get(c, c) for c in summary.channels) or not_given,
+        conversations=str(summary.conversations),
+        messages=str(summary.messages),
+        since=summary.first_contact.astimezone(zone).date().isoformat(),
+        consent=consent,
+    )
+    return f"{texts.text('privacy.export_ready', language)}\n{body}"

@@ -95,7 +95,8 @@ class Retriever:
         keys = [" ".join(text.split()) for text in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
         if missing:
-            for key, vector in zip(missing, await self._embedder.embed(missing), strict=True):
+            fresh = await self._embedder.embed_queries(missing)
+            for key, vector in zip(missing, fresh, strict=True):
                 self._vectors[key] = vector
         vectors = []
         for key in keys:

@@ -184,6 +184,57 @@ _CATALOG: dict[str, dict[Language, str]] = {
         MS: "Berikut ialah salinan data yang kami simpan tentang anda.",
         TA: "உங்களைப் பற்றி நாங்கள் வைத்திருக்கும் தரவின் நகல் இதோ.",
     },
+    "privacy.summary": {
+        EN: "• Name: {name}\n• Language: {lang}\n• Channels: {channels}\n"
+        "• Conversations: {conversations} ({messages} messages) since {since}\n"
+        "• Privacy notice: {consent}\n"
+        "Reply DELETE MY DATA to erase all of it. Our staff can send you a full copy.",
+        ZH: "• 姓名：{name}\n• 语言：{lang}\n• 渠道：{channels}\n"
+        "• 对话：自 {since} 起共 {conversations} 次（{messages} 条消息）\n"
+        "• 隐私声明：{consent}\n"
+        "回复 DELETE MY DATA 即可全部删除。我们的工作人员也可以把完整副本发给您。",
+        MS: "• Nama: {name}\n• Bahasa: {lang}\n• Saluran: {channels}\n"
+        "• Perbualan: {conversations} ({messages} mesej) sejak {since}\n"
+        "• Notis privasi: {consent}\n"
+        "Balas DELETE MY DATA untuk memadam semuanya. Kakitangan kami boleh menghantar "
+        "salinan penuh kepada anda.",
+        TA: "• பெயர்: {name}\n• மொழி: {lang}\n• வழிகள்: {channels}\n"
+        "• உரையாடல்கள்: {since} முதல் {conversations} ({messages} செய்திகள்)\n"
+        "• தனியுரிமை அறிவிப்பு: {consent}\n"
+        "அனைத்தையும் அழிக்க DELETE MY DATA என்று பதிலளியுங்கள். எங்கள் ஊழியர்கள் முழு "
+        "நகலை உங்களுக்கு அனுப்பலாம்.",
+    },
+    "privacy.not_given": {EN: "not given", ZH: "未提供", MS: "tiada", TA: "தரப்படவில்லை"},
+    "privacy.consent_given": {
+        EN: "agreed on {date}",
+        ZH: "已于 {date} 同意",
+        MS: "dipersetujui pada {date}",
+        TA: "{date} அன்று சம்மதித்தீர்கள்",
+    },
+    "privacy.consent_declined": {
+        EN: "declined on {date}",
+        ZH: "已于 {date} 拒绝",
+        MS: "ditolak pada {date}",
+        TA: "{date} அன்று மறுத்தீர்கள்",
+    },
+    "privacy.consent_none": {
+        EN: "no answer recorded",
+        ZH: "没有记录",
+        MS: "tiada jawapan direkodkan",
+        TA: "பதில் எதுவும் பதிவாகவில்லை",
+    },
+    "privacy.erase_yes": {
+        EN: "Yes, delete my data",
+        ZH: "是的，删除我的资料",
+        MS: "Ya, padam data saya",
+        TA: "ஆம், என் தரவை அழியுங்கள்",
+    },
+    "privacy.erase_no": {
+        EN: "No, keep it",
+        ZH: "不，保留",
+        MS: "Tidak, simpan",
+        TA: "இல்லை, வைத்திருங்கள்",
+    },
     "privacy.erase_confirm": {
         EN: "Are you sure? Reply YES to delete our conversations and the details we hold "
         "about you. This cannot be undone.",
@@ -229,6 +280,31 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "Jika ada yang tertinggal, sila hantar dalam mesej yang lebih pendek.",
         TA: "உங்கள் செய்தி மிக நீளமாக உள்ளது; அதனால் முதல் {limit} எழுத்துகளை மட்டுமே "
         "படித்தேன். ஏதாவது விடுபட்டிருந்தால், சுருக்கமான செய்தியாக அனுப்புங்கள்.",
+    },
+    "email.too_large": {
+        EN: "Sorry, your email is too large for us to read ({size}; we accept up to {limit}). "
+        "Please send your question again in a smaller email: without attachments, or with "
+        "smaller photos or files.",
+        ZH: "抱歉，您的邮件太大（{size}，上限为{limit}），我们无法读取。"
+        "请重新发送一封较小的邮件：不带附件，或附上较小的照片或文件。",
+        MS: "Maaf, e-mel anda terlalu besar untuk kami baca ({size}; had kami {limit}). "
+        "Sila hantar soalan anda semula dalam e-mel yang lebih kecil: tanpa lampiran, atau "
+        "dengan foto atau fail yang lebih kecil.",
+        TA: "மன்னிக்கவும், உங்கள் மின்னஞ்சல் மிகப் பெரியதாக இருப்பதால் எங்களால் அதைப் படிக்க "
+        "முடியவில்லை ({size}; வரம்பு {limit}). இணைப்புகள் இல்லாமல், அல்லது சிறிய புகைப்படங்கள் "
+        "அல்லது கோப்புகளுடன், உங்கள் கேள்வியைச் சிறிய மின்னஞ்சலாக மீண்டும் அனுப்புங்கள்.",
+    },
+    "email.attachments_dropped": {
+        EN: "Your email had {count} attachments and we keep at most {limit} per email, so the "
+        "last {dropped} were not kept. If they matter, please send them in another email.",
+        ZH: "您的邮件有{count}个附件，每封邮件我们最多保留{limit}个，因此最后{dropped}个没有保留。"
+        "如有需要，请另发一封邮件。",
+        MS: "E-mel anda mengandungi {count} lampiran dan kami menyimpan paling banyak {limit} "
+        "bagi setiap e-mel, jadi {dropped} lampiran terakhir tidak disimpan. Jika lampiran "
+        "itu penting, sila hantarkannya dalam e-mel lain.",
+        TA: "உங்கள் மின்னஞ்சலில் {count} இணைப்புகள் இருந்தன; ஒரு மின்னஞ்சலுக்கு அதிகபட்சம் "
+        "{limit} இணைப்புகளை மட்டுமே வைத்திருப்போம், எனவே கடைசி {dropped} இணைப்புகள் "
+        "வைக்கப்படவில்லை. அவை முக்கியமானவை என்றால், வேறொரு மின்னஞ்சலில் அனுப்புங்கள்.",
     },
 }
 

@@ -14,6 +14,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 import numpy.typing as npt
+import structlog
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
@@ -25,6 +26,12 @@ SPARSE = "sparse"
 PAYLOAD_KEYWORDS = ("document", "kind")
 """Payload fields with a keyword index: deletion filters on document, searches on kind."""
 
+MODEL_KEY = "embedding_model"
+"""Collection metadata key naming the embedding model whose vectors the collection holds."""
+LEGACY_MODEL = "all-MiniLM-L6-v2"
+"""Collections made before the model was recorded were built with the only bundled model."""
+
+log = structlog.get_logger(__name__)
 _ID_NAMESPACE = uuid.UUID("5b0e7c84-3f8e-4c6a-9d2b-6f1e0a7d4c19")
 _T = TypeVar("_T")
 
@@ -33,6 +40,47 @@ DenseVector = Sequence[float] | npt.NDArray[np.floating[Any]]
 
 class VectorIndexError(Exception):
     """The index cannot serve the request (wrong dimension, not created yet, closed)."""
+
+
+class IndexInUseError(VectorIndexError):
+    """Another process has this embedded index open.
+
+    Embedded Qdrant (Edge, or qdrant-client local mode) locks its folder: one process at a time.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(f"the embedded vector index in {path} is in use by another bot process")
+        self.path = path
+
+
+class EmbeddingModelChanged(VectorIndexError):
+    """The collection holds vectors of another embedding model than the configured one."""
+
+    def __init__(self, collection: str, found: str, expected: str, remedy: str = "") -> None:
+        message = (
+            f"the vector collection {collection!r} was built with the embedding model {found}, "
+            f"but EMBEDDING_MODEL is {expected}"
+        )
+        super().__init__(f"{message} {remedy}".rstrip())
+        self.collection = collection
+        self.found = found
+        self.expected = expected
+
+
+def model_to_record(
+    collection: str, recorded: str | None, has_points: bool, model: str | None
+) -> str | None:
+    """The model name to record for an existing collection (None: nothing to write).
+
+    Raises EmbeddingModelChanged when the collection's vectors come from another model. A
+    collection without a record is adopted when empty and counts as LEGACY_MODEL's otherwise.
+    """
+    if model is None or recorded == model:
+        return None
+    found = recorded if recorded is not None else LEGACY_MODEL if has_points else None
+    if found is not None and found != model:
+        raise EmbeddingModelChanged(collection, found, model)
+    return model
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,8 +123,16 @@ class SearchResult:
 class VectorIndex(Protocol):
     """Where chunks are stored and searched by dense and sparse vector."""
 
-    async def ensure_collection(self, dim: int) -> None:
-        """Create the collection for dense vectors of size dim, or check the existing one."""
+    async def ensure_collection(self, dim: int, model: str | None = None) -> None:
+        """Create the collection for dense vectors of size dim, or check the existing one.
+
+        With a model name the collection records it at creation, and an existing collection
+        built with another model raises EmbeddingModelChanged.
+        """
+        ...
+
+    async def reset_collection(self, dim: int, model: str | None = None) -> None:
+        """Drop every point and create the collection anew (for another embedding model)."""
         ...
 
     async def upsert(self, points: Sequence[IndexedChunk]) -> None:
@@ -91,8 +147,8 @@ class VectorIndex(Protocol):
         """Search all queries in one backend call; one result per query, in order."""
         ...
 
-    async def count(self) -> int:
-        """Number of stored chunks."""
+    async def count(self, document: str | None = None) -> int:
+        """Number of stored chunks: all of them, or those of one document."""
         ...
 
     async def close(self) -> None:
@@ -188,7 +244,7 @@ class QdrantClientIndex:
         with self._client_lock:
             if self._client is None:
                 if self._path is not None:
-                    self._client = QdrantClient(path=self._path)
+                    self._client = _open_local(self._path)
                 else:
                     self._client = QdrantClient(url=self._url, api_key=self._api_key)
             return self._client
@@ -200,31 +256,66 @@ class QdrantClientIndex:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, lambda: fn(self._get_client()))
 
-    async def ensure_collection(self, dim: int) -> None:
-        """Create the collection (dense cosine + sparse IDF, keyword indexes) or check its dim."""
-        await self._run(functools.partial(self._ensure_sync, dim=dim))
+    async def ensure_collection(self, dim: int, model: str | None = None) -> None:
+        """Create the collection (dense cosine + sparse IDF, keyword indexes) or check it.
 
-    def _ensure_sync(self, client: QdrantClient, dim: int) -> None:
+        The model is recorded in the collection's metadata (Qdrant 1.16 or later).
+        """
+        await self._run(functools.partial(self._ensure_sync, dim=dim, model=model))
+
+    async def reset_collection(self, dim: int, model: str | None = None) -> None:
+        """Delete the collection and create it empty."""
+        await self._run(lambda c: c.delete_collection(self._collection))
+        await self.ensure_collection(dim, model)
+
+    def _ensure_sync(self, client: QdrantClient, dim: int, model: str | None) -> None:
         """Blocking part of ensure_collection."""
         if client.collection_exists(self._collection):
-            vectors = client.get_collection(self._collection).config.params.vectors
+            config = client.get_collection(self._collection).config
+            vectors = config.params.vectors
             params = vectors.get(DENSE) if isinstance(vectors, dict) else None
             if params is None or params.size != dim:
                 found = None if params is None else params.size
                 raise VectorIndexError(
                     f"collection {self._collection!r} has dense size {found}, expected {dim}"
                 )
+            recorded = (config.metadata or {}).get(MODEL_KEY)
+            has_points = client.count(self._collection, exact=False).count > 0
+            record = model_to_record(self._collection, recorded, has_points, model)
+            if record is not None:
+                client.update_collection(self._collection, metadata={MODEL_KEY: record})
+                self._check_recorded(client, record)
             return
         client.create_collection(
             self._collection,
             vectors_config={DENSE: qm.VectorParams(size=dim, distance=qm.Distance.COSINE)},
             sparse_vectors_config={SPARSE: qm.SparseVectorParams(modifier=qm.Modifier.IDF)},
+            metadata=None if model is None else {MODEL_KEY: model},
         )
+        if model is not None:
+            self._check_recorded(client, model)
         if self._path is None:  # local mode has no payload indexes (and warns if asked)
             for name in PAYLOAD_KEYWORDS:
                 client.create_payload_index(
                     self._collection, name, qm.PayloadSchemaType.KEYWORD, wait=True
                 )
+
+    def _check_recorded(self, client: QdrantClient, model: str) -> None:
+        """Fail when the server dropped the model's record (Qdrant before 1.16 has no metadata).
+
+        Without the record a collection counts as the legacy model's, so any other model
+        would be taken for a change at every start.
+        """
+        if (client.get_collection(self._collection).config.metadata or {}).get(MODEL_KEY):
+            return
+        if model == LEGACY_MODEL:
+            log.warning("qdrant_without_metadata", collection=self._collection, model=model)
+            return
+        raise VectorIndexError(
+            f"Qdrant does not keep collection metadata, so collection {self._collection!r} "
+            f"cannot record that {model} built it: EMBEDDING_MODEL={model} needs Qdrant 1.16 "
+            "or later"
+        )
 
     async def upsert(self, points: Sequence[IndexedChunk]) -> None:
         """Insert or replace chunks, in batches, waiting until they are searchable."""
@@ -290,9 +381,12 @@ class QdrantClientIndex:
             target.extend(hits)
         return results
 
-    async def count(self) -> int:
-        """Exact number of points in the collection."""
-        return await self._run(lambda c: c.count(self._collection, exact=True).count)
+    async def count(self, document: str | None = None) -> int:
+        """Exact number of points in the collection, or of one document's."""
+        where = None if document is None else _match("document", document)
+        return await self._run(
+            lambda c: c.count(self._collection, count_filter=where, exact=True).count
+        )
 
     async def close(self) -> None:
         """Close the client (if it was opened) and stop the worker threads; idempotent."""
@@ -302,6 +396,20 @@ class QdrantClientIndex:
             await self._run(lambda c: c.close())
         self._closed = True
         await asyncio.to_thread(self._executor.shutdown, wait=True)
+
+
+def _open_local(path: str) -> QdrantClient:
+    """qdrant-client local mode on path; IndexInUseError when another process holds it."""
+    try:
+        return QdrantClient(path=path)
+    except RuntimeError as error:
+        # Local mode takes a non-blocking portalocker lock on path/.lock and, when that fails,
+        # raises a RuntimeError while handling portalocker's LockException.
+        from portalocker.exceptions import LockException
+
+        if isinstance(error.__context__, LockException):
+            raise IndexInUseError(path) from error
+        raise
 
 
 def _upsert_sync(collection: str, points: list[qm.PointStruct], client: QdrantClient) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -82,6 +83,48 @@ def test_kb_ingest_reports_a_broken_file_and_keeps_the_rest(data_dir: Path, tmp_
     assert "good.md" not in run_bot(data_dir, "kb", "list").stdout
 
 
+def test_a_second_process_on_the_embedded_index_stops_with_one_clear_line(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_URL")}
+    environment.update(DATA_DIR=str(tmp_path), HF_HUB_OFFLINE="1")
+    log = tmp_path / "chat.log"
+    with log.open("w") as chat_stderr:
+        running = subprocess.Popen(
+            [sys.executable, "-m", "bot", "chat"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=chat_stderr,
+            text=True,
+            cwd=REPO,
+            env=environment,
+        )
+        try:
+            assert running.stdin is not None and running.stdout is not None
+            running.stdin.write("Where are you located?\n")
+            running.stdin.flush()
+            up = running.stdout.readline()
+            assert "Tiong Bahru" in up, log.read_text()  # up, with the index open
+            for args, advice in [
+                (("worker",), "use `bot serve --workers N`"),
+                (("kb", "ingest", "knowledge_base/sample"), "Stop the bot"),
+                (("kb", "remove", "knowledge_base/sample/faq.yaml"), "Stop the bot"),
+            ]:
+                result = run_bot(tmp_path, *args)
+                assert result.returncode == 1, result.stderr
+                assert "Traceback" not in result.stderr
+                last = result.stderr.strip().splitlines()[-1]
+                assert "is in use by another bot process" in last, result.stderr
+                assert advice in last and "QDRANT_URL" in last
+            running.communicate(timeout=60)  # end of input: the chat stops, freeing the index
+            assert running.returncode == 0, log.read_text()
+        finally:
+            if running.poll() is None:
+                running.kill()
+                running.wait()
+    after = run_bot(tmp_path, "kb", "ingest", "knowledge_base/sample")
+    assert after.returncode == 0, after.stderr
+    assert "unchanged 3" in after.stderr  # nothing was changed while the bot ran
+
+
 def test_bad_setting_stops_with_one_clear_line(data_dir: Path) -> None:
     result = run_bot(data_dir, "chat", TIMEZONE="Asia/Atlantis")
     assert result.returncode == 2
@@ -129,3 +172,25 @@ def test_ctrl_c_stops_the_chat_and_every_embedded_service(tmp_path: Path) -> Non
         if str(tmp_path) in " ".join(p.info["cmdline"] or [])
     ]
     assert leftovers == []
+
+
+def test_staff_export_then_erase_a_customer(data_dir: Path, tmp_path: Path) -> None:
+    chatted = run_bot(data_dir, "chat", "--user", "Ah Seng", stdin="Do you deliver?\n")
+    assert chatted.returncode == 0, chatted.stderr
+    out = tmp_path / "ah-seng.json"
+    exported = run_bot(data_dir, "privacy", "export", "--contact", "cli:Ah Seng", "--out", str(out))
+    assert exported.returncode == 0, exported.stderr
+    data = json.loads(out.read_text())
+    assert data["channel_identities"][0]["external_id"] == "Ah Seng"
+    bodies = [m["body"] for c in data["conversations"] for m in c["messages"]]
+    assert "Do you deliver?" in bodies
+    assert "memory" in data and "dead_letters" in data
+
+    erased = run_bot(data_dir, "privacy", "erase", "--contact", "cli:Ah Seng", "--yes")
+    assert erased.returncode == 0, erased.stderr
+    assert "Erased contacts: 1, channel identities: 1, conversations: 1" in erased.stdout
+    gone = run_bot(data_dir, "privacy", "export", "--contact", "cli:Ah Seng")
+    assert gone.returncode == 1
+    assert "No customer found for 'cli:Ah Seng'" in gone.stderr
+    unreadable = run_bot(data_dir, "privacy", "erase", "--contact", "nobody")
+    assert unreadable.returncode == 2 and "Cannot read 'nobody'" in unreadable.stderr

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from aiohttp import web
 from openai import AsyncOpenAI
 
 from core.compose import ComposeRequest, OfflineComposer, Thresholds
+from core.language import Language
 from core.llm_compose import LlmComposer
 from core.memory import Turn
 from core.store import ContactProfile
@@ -98,6 +99,16 @@ async def test_prompt_carries_knowledge_history_and_profile(server: tuple[FakeOp
     assert "Siti" in system and "delivery fees" in system
     assert [m["role"] for m in sent["messages"]] == ["system", "user", "assistant", "user"]
     assert sent["messages"][-1]["content"] == "what time open saturday"
+
+
+async def test_prompt_names_the_customers_language(server: tuple[FakeOpenAI, str]) -> None:
+    fake, url = server
+    malay = replace(REQUEST, question="pukul berapa buka hari sabtu", language=Language.MS)
+    await composer(url).compose(malay)
+    await composer(url).compose(REQUEST)
+    first, second = (r["messages"][0]["content"] for r in fake.requests)
+    assert "Reply briefly in Malay" in first
+    assert "Reply briefly in English" in second
 
 
 async def test_model_saying_no_answer_escalates(server: tuple[FakeOpenAI, str]) -> None:

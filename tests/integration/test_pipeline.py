@@ -192,18 +192,18 @@ async def test_misses_in_a_row_are_counted_and_the_second_hands_over(
 async def test_a_repeated_question_is_not_embedded_again(services: Services) -> None:
     calls: list[int] = []
     embedder = services.embedder
-    original = embedder.embed
+    original = embedder.embed_queries
 
     async def counting(texts: Sequence[str]) -> Vectors:
         calls.append(len(texts))
         return await original(texts)
 
-    embedder.embed = counting  # type: ignore[method-assign]
+    embedder.embed_queries = counting  # type: ignore[method-assign]
     try:
         first = await services.retriever.retrieve("Is parking available nearby?")
         again = await services.retriever.retrieve("  Is parking   available nearby? ")
     finally:
-        embedder.embed = original  # type: ignore[method-assign]
+        embedder.embed_queries = original  # type: ignore[method-assign]
     assert calls == [1]
     assert first.top == again.top
 

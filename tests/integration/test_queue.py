@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.queue import DEAD_LETTERS, InboundQueue
+from bot.queue import DEAD_LETTERS, FloodLimit, InboundQueue
 from core.messages import Attachment, ChannelName, InboundMessage
 
 
@@ -86,3 +86,24 @@ async def test_dead_letters_keep_the_raw_entry_and_the_reason(queue: InboundQueu
     [(_, fields)] = await redis.xrevrange(DEAD_LETTERS, count=1)
     assert fields[b"m"] == b"{not json" and fields[b"reason"] == b"undecodable"
     assert await queue.depth() == 0
+
+
+async def test_a_flooding_sender_is_counted_and_appended_in_one_step(queue: InboundQueue) -> None:
+    redis = queue._redis
+    key = f"flood:test:{uuid.uuid4().hex[:8]}"
+    limit = FloodLimit(key, limit=2, window_seconds=60)
+    try:
+        outcomes = [await queue.enqueue_within(message("11", f"m{n}"), limit) for n in range(4)]
+        other = await queue.enqueue_within(message("12", "hi"), FloodLimit(key + ":12", 2, 60))
+        assert all(outcomes[:3]) and outcomes[3] is None and other is not None
+        entries = await queue.read("a", count=10, block_ms=100)
+        assert [(e.message.text, e.message.flooding) for e in entries if e.message] == [
+            ("m0", False),
+            ("m1", False),
+            ("m2", True),  # one past the limit: queued once, for the notice
+            ("hi", False),
+        ]
+        assert await redis.get(key) == b"4"
+        assert 0 < await redis.ttl(key) <= 60
+    finally:
+        await redis.delete(key, key + ":12", "order:telegram:11", "order:telegram:12")

@@ -13,7 +13,10 @@ from core.edge_index import EdgeIndex
 from core.knowledge import Chunk, ChunkKind
 from core.sparse import document_vector, query_vector
 from core.vector_index import (
+    LEGACY_MODEL,
+    EmbeddingModelChanged,
     IndexedChunk,
+    IndexInUseError,
     IndexQuery,
     QdrantClientIndex,
     VectorIndex,
@@ -155,6 +158,8 @@ async def test_delete_document_removes_only_that_document(
     index = await _filled(open_index, tmp_path)
     await index.delete_document("doc2.md")
     assert await index.count() == 40
+    assert await index.count("doc2.md") == 0
+    assert await index.count("doc3.md") == 10
     queries = [IndexQuery(p.dense, query_vector(p.chunk.text)) for p in CORPUS]
     results = await index.search_batch(queries, limit=50)
     for point, result in zip(CORPUS, results, strict=True):
@@ -208,6 +213,17 @@ async def test_wrong_dimension_is_refused(
         await open_index(tmp_path).ensure_collection(DIM + 1)
 
 
+async def test_an_index_another_process_has_open_is_reported_as_in_use(
+    open_index: Callable[[Path], VectorIndex], tmp_path: Path
+) -> None:
+    # The folder lock is per open file, so a second opening in this process stands in for a
+    # second bot process (`bot worker` beside `bot serve`, `bot kb ingest` beside `bot chat`).
+    await _filled(open_index, tmp_path)
+    with pytest.raises(IndexInUseError, match="is in use by another bot process") as caught:
+        await open_index(tmp_path).ensure_collection(DIM)
+    assert str(tmp_path) in str(caught.value)
+
+
 async def test_closed_index_refuses_calls(
     open_index: Callable[[Path], VectorIndex], tmp_path: Path
 ) -> None:
@@ -216,6 +232,40 @@ async def test_closed_index_refuses_calls(
     await index.close()  # idempotent
     with pytest.raises(VectorIndexError):
         await index.count()
+
+
+async def test_the_index_remembers_which_model_built_it(
+    open_index: Callable[[Path], VectorIndex], tmp_path: Path
+) -> None:
+    index = open_index(tmp_path)
+    await index.ensure_collection(DIM, "model-a")
+    await index.upsert(CORPUS)
+    await index.close()
+    reopened = open_index(tmp_path)
+    await reopened.ensure_collection(DIM, "model-a")
+    await reopened.ensure_collection(DIM)  # a caller that does not name the model checks nothing
+    with pytest.raises(EmbeddingModelChanged, match=r"'kb' was built with .* model-a") as caught:
+        await reopened.ensure_collection(DIM, "model-b")
+    assert (caught.value.found, caught.value.expected) == ("model-a", "model-b")
+    await reopened.reset_collection(DIM, "model-b")
+    assert await reopened.count() == 0
+    await reopened.upsert(CORPUS[:5])
+    await reopened.close()
+    again = open_index(tmp_path)
+    await again.ensure_collection(DIM, "model-b")
+    assert await again.count() == 5
+
+
+async def test_an_index_filled_before_models_were_recorded_belongs_to_the_old_default(
+    open_index: Callable[[Path], VectorIndex], tmp_path: Path
+) -> None:
+    index = await _filled(open_index, tmp_path)  # no model named, nothing recorded
+    with pytest.raises(EmbeddingModelChanged, match=LEGACY_MODEL):
+        await index.ensure_collection(DIM, "multilingual-e5-small")
+    await index.ensure_collection(DIM, LEGACY_MODEL)  # adopted, and now recorded
+    await index.close()
+    with pytest.raises(EmbeddingModelChanged, match=LEGACY_MODEL):
+        await open_index(tmp_path).ensure_collection(DIM, "model-c")
 
 
 def test_point_ids_are_stable_and_distinct() -> None:

@@ -68,6 +68,7 @@ class FakeTelegramAPI:
         self.max_poll = max_poll
         self.calls: list[Call] = []
         self.webhook_url = ""
+        self.webhook_error = ""  # what getWebhookInfo reports as the last delivery error
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(100_000_001)
         self._message_ids = itertools.count(5001)
@@ -218,6 +219,16 @@ class FakeTelegramAPI:
     async def _m_setWebhook(self, params: dict[str, Any]) -> web.Response:
         self.webhook_url = str(params.get("url", ""))
         return _ok(True, "Webhook was set")
+
+    async def _m_getWebhookInfo(self, params: dict[str, Any]) -> web.Response:
+        info: dict[str, Any] = {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates),
+        }
+        if self.webhook_error:
+            info |= {"last_error_date": int(time.time()), "last_error_message": self.webhook_error}
+        return _ok(info)
 
     async def _m_deleteWebhook(self, params: dict[str, Any]) -> web.Response:
         self.webhook_url = ""

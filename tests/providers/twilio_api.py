@@ -72,6 +72,7 @@ class FakeTwilioApi:
         """Listen on a free port of 127.0.0.1 and set `base_url`."""
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create)
+        app.router.add_get("/2010-04-01/Accounts/{account_sid}.json", self._account)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -113,6 +114,26 @@ class FakeTwilioApi:
         message = self._message(form)
         self.accepted.append(message)
         return web.json_response(message, status=201)
+
+    async def _account(self, request: web.Request) -> web.Response:
+        """The account resource, as `bot doctor` fetches it to check the credentials."""
+        account_sid = request.match_info["account_sid"]
+        if not self._authorized(request.headers.get("Authorization", "")):
+            return _error(401, 20003, "Authenticate")
+        if account_sid != self.account_sid:
+            return _error(404, 20404, "The requested resource was not found")
+        now = format_datetime(datetime.now(UTC))
+        return web.json_response(
+            {
+                "sid": account_sid,
+                "friendly_name": "Test account",
+                "status": "active",
+                "type": "Full",
+                "date_created": now,
+                "date_updated": now,
+                "uri": f"/2010-04-01/Accounts/{account_sid}.json",
+            }
+        )
 
     def _authorized(self, header: str) -> bool:
         scheme, _, encoded = header.partition(" ")

@@ -134,3 +134,17 @@ def test_contradictory_telegram_settings_stop_the_start() -> None:
 def test_the_bot_token_is_never_shown() -> None:
     settings = load_settings(telegram_bot_token="123:secret-token")
     assert "secret-token" not in repr(settings)
+
+
+def test_email_limits_default_and_reject_nonsense(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert (settings.max_email_bytes, settings.max_email_attachments) == (10 * 1024 * 1024, 10)
+    monkeypatch.setenv("MAX_EMAIL_BYTES", "100")
+    monkeypatch.setenv("MAX_EMAIL_ATTACHMENTS", "-1")
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    lines = str(caught.value).splitlines()
+    assert [line.split("=")[0] for line in lines] == [
+        "Setting MAX_EMAIL_BYTES",
+        "Setting MAX_EMAIL_ATTACHMENTS",
+    ]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,7 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.logs import configure_logging, mask_pii
-from core.pii import NRIC_NOTICE, is_valid_nric, mask_for_logs, mask_nric
+from core.messages import ChannelName, InboundMessage
+from core.pii import NRIC_NOTICE, hide_ids, is_valid_nric, mask_for_logs, mask_nric
 
 WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
 
@@ -228,3 +230,25 @@ def test_configured_logging_masks_before_rendering(
         structlog.reset_defaults()
     line = json.loads(capsys.readouterr().err)
     assert line["text"] == "IC *****567D, call ****4567"
+
+
+def test_hide_ids_masks_the_text_and_the_display_name() -> None:
+    message = InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id="7",
+        provider_message_id="1",
+        text="my ic s1234567d",
+        received_at=datetime.now(UTC),
+        display_name="Tan S1234567D",
+    )
+    hidden = hide_ids(message)
+    assert (hidden.text, hidden.display_name, hidden.ids_masked) == (
+        "my ic *****567d",
+        "Tan *****567D",
+        1,  # the warning is about the text; the name is masked without one
+    )
+    assert hide_ids(hidden) == hidden
+    assert hide_ids(replace(message, display_name=None)).display_name is None
+    assert hide_ids(replace(message, text="hello", display_name="Tan")) == replace(
+        message, text="hello", display_name="Tan"
+    )
