@@ -6,7 +6,11 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
+import asyncpg
 import structlog
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import RedisError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.delivery import Delivery
 from bot.metrics import Metrics
@@ -15,6 +19,16 @@ from bot.stopping import sleep_or_stop
 from core.messages import InboundMessage, Reply
 
 log = structlog.get_logger(__name__)
+OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,
+    RedisConnectionError,
+    RedisTimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+)
+"""Errors that mean PostgreSQL or Redis is unreachable (restarting, network), not a bad message."""
+QUEUE_RETRY_FIRST_SECONDS = 0.2
+QUEUE_RETRY_MAX_SECONDS = 5.0
 Handler = Callable[[InboundMessage], Awaitable[Reply | None]]
 
 
@@ -53,11 +67,21 @@ class Worker:
         await self._queue.ensure_group()
         reclaimer = asyncio.create_task(self._reclaim_loop(stop))
         try:
+            backoff = QUEUE_RETRY_FIRST_SECONDS
             while not stop.is_set():
                 await self._slots.acquire()
                 self._slots.release()
                 free = self._free_slots()
-                entries = await self._queue.read(self.name, count=free, block_ms=500)
+                try:
+                    entries = await self._queue.read(self.name, count=free, block_ms=500)
+                except (RedisError, OSError) as error:
+                    # Redis restarting or unreachable: entries wait in its stream (append-only
+                    # file), so wait for it instead of stopping the process.
+                    log.warning("queue_unreachable", worker=self.name, error=repr(error))
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, QUEUE_RETRY_MAX_SECONDS)
+                    continue
+                backoff = QUEUE_RETRY_FIRST_SECONDS
                 for entry in entries:
                     await self._start(entry)
         finally:
@@ -111,6 +135,11 @@ class Worker:
             await self._process(entry)
         except asyncio.CancelledError:
             raise
+        except OUTAGES as error:
+            # Our own storage is down, not the message at fault: it is not counted towards
+            # dead-lettering and is tried again when reclaimed, however long the outage lasts.
+            self._metrics.processing_errors.inc()
+            log.warning("entry_waits_for_storage", entry=entry.entry_id, error=repr(error))
         except Exception as error:
             self._metrics.processing_errors.inc()
             attempts = await self._queue.failed_attempt(entry)
