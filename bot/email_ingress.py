@@ -12,8 +12,8 @@ from redis.asyncio import Redis
 from bot.email_notices import EmailNotices, size_text
 from bot.email_polling import HEADER_BYTES
 from bot.ingress import Ingress
-from channels.base import Ignored, PayloadError, SendError
-from channels.email import dropped_attachments, to_inbound
+from channels.base import Ignored, PayloadError
+from channels.email import to_inbound
 from channels.email_parsing import ParsedEmail, parse_email
 from core.messages import ChannelName, InboundMessage
 
@@ -77,9 +77,14 @@ class EmailIngress:
         outcome = to_inbound(parsed, raw, self._max_attachments)
         if isinstance(outcome, InboundMessage) and await self._flooding(parsed.sender):
             outcome = Ignored("rate_limited", parsed.sender)
+        if isinstance(outcome, InboundMessage) and outcome.attachments_dropped:
+            log.warning(
+                "email_attachments_dropped",
+                mail=outcome.provider_message_id,
+                dropped=outcome.attachments_dropped,
+                kept=len(outcome.attachments),
+            )
         await self._ingress.accept(ChannelName.EMAIL, outcome)
-        if isinstance(outcome, InboundMessage):
-            await self._tell_dropped(parsed, outcome.provider_message_id)
 
     async def too_large(self, uid: int, headers: bytes, size: int) -> None:
         """A mail over the size limit, read no further than its headers: tell the sender once.
@@ -109,29 +114,6 @@ class EmailIngress:
             parsed, mail_id, "email.too_large", size=size_text(size), limit=limit
         )
         return f"told {parsed.sender}"
-
-    async def _tell_dropped(self, parsed: ParsedEmail, mail_id: str) -> None:
-        """Attachments over the limit were not recorded: say so (the text is answered)."""
-        if self._max_attachments is None:
-            return
-        dropped = dropped_attachments(parsed, self._max_attachments)
-        if not dropped:
-            return
-        count, limit = len(parsed.attachments), self._max_attachments
-        log.warning("email_attachments_dropped", mail=mail_id, count=count, kept=limit)
-        if self._notices is None:
-            return
-        try:
-            await self._notices.send(
-                parsed,
-                mail_id,
-                "email.attachments_dropped",
-                count=str(count),
-                limit=str(limit),
-                dropped=str(dropped),
-            )
-        except SendError as error:  # the message itself is queued: do not fail the mail
-            log.error("email_notice_failed", mail=mail_id, reason=error.reason)
 
     async def _staff_reply(self, parsed: ParsedEmail, token: str | None, raw: bytes) -> None:
         """A staff member's mail: relay it when it answers a handoff."""

@@ -89,7 +89,7 @@ def to_inbound(parsed: ParsedEmail, raw: bytes, max_attachments: int | None = No
     """A customer's mail as an inbound message, or why it is not answered.
 
     With `max_attachments`, only the first that many attachments are recorded; the mail is
-    answered all the same (see `dropped_attachments`).
+    answered all the same, and the reply says how many were left out.
     """
     if parsed.skip_reason is not None:
         return Ignored(parsed.skip_reason, parsed.skip_detail)
@@ -109,6 +109,7 @@ def to_inbound(parsed: ParsedEmail, raw: bytes, max_attachments: int | None = No
         thread_ref=message_id,
         reply_to=reply_route(parsed),
         attachments=attachments,
+        attachments_dropped=len(parsed.attachments) - len(attachments),
     )
 
 

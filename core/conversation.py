@@ -156,6 +156,16 @@ class ConversationCore:
                 # Only the start was read; say so instead of pretending to answer it all.
                 limit = texts.text("too_long", language, limit=str(MAX_TEXT_CHARS))
                 composition = replace(composition, text=f"{limit}\n\n{composition.text}")
+            if message.attachments_dropped:
+                kept = len(message.attachments)
+                note = texts.text(
+                    "email.attachments_dropped",
+                    language,
+                    count=str(kept + message.attachments_dropped),
+                    limit=str(kept),
+                    dropped=str(message.attachments_dropped),
+                )
+                composition = replace(composition, text=f"{composition.text}\n\n{note}")
             due_at = None
             if composition.escalate:
                 timing = self._notices.timing(message.received_at, language)

@@ -48,6 +48,8 @@ class InboundMessage:
     """How many NRIC/FIN numbers were hidden from `text` before it was stored anywhere."""
     flooding: bool = False
     """The sender just went over the message rate: answer with a notice, not from knowledge."""
+    attachments_dropped: int = 0
+    """Attachments over the channel's limit that were not recorded; the reply says so."""
 
     @property
     def correlation_id(self) -> str:

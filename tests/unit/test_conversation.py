@@ -1,3 +1,4 @@
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -236,3 +237,20 @@ async def test_a_very_long_message_is_read_up_to_the_limit_and_the_customer_is_t
     reply = await core.handle(message("saturday? " + "blah " * 2000, provider_id="long"))
     assert reply is not None and "4000" in reply.text.split("\n\n")[0]
     assert len(retrieval.questions[0]) <= 4000
+
+
+async def test_attachments_left_out_are_mentioned_after_the_answer_in_the_language() -> None:
+    core = ConversationCore(
+        FakeStore(),
+        FakeMemory(),
+        FakeRetrieval(ranking(0.9, ("hours-sat", "周六9点到1点"))),
+        OfflineComposer(Thresholds(0.6, 0.3)),
+        Greetings("Kopi Co"),
+        detector=LanguageDetector(),
+    )
+    question = replace(message("请问星期六几点开门？"), attachments_dropped=3)
+    reply = await core.handle(question)
+    assert reply is not None
+    assert reply.text.startswith("周六9点到1点")
+    assert reply.text.endswith("如有需要，请另发一封邮件。")
+    assert "最后3个没有保留" in reply.text
