@@ -11,5 +11,9 @@ COPY migrations ./migrations
 ARG TORCH_INDEX_URL=""
 RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0 \
     && pip install --no-cache-dir -e .
+# Not root: the bot needs nothing but its data folder.
+RUN useradd --system --uid 10001 --home-dir /app bot && mkdir -p /data && chown bot /data
+USER bot
+ENV DATA_DIR=/data
 EXPOSE 8080
 CMD ["bot", "serve"]
