@@ -145,6 +145,8 @@ class Settings(BaseSettings):
     # A conversation a person took over returns to the bot after this much silence.
     human_idle_minutes: int = Field(240, ge=1)
     handoff_check_seconds: float = Field(30.0, gt=0)
+    # How often replies set aside while a provider was failing are tried again (when due).
+    deferred_check_seconds: float = Field(30.0, gt=0)
 
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"

@@ -19,6 +19,11 @@ from core.outbox import OutboundItem, Outbox
 
 log = structlog.get_logger(__name__)
 MAX_RETRY_AFTER_SECONDS = 60.0
+SEND_ROUNDS = 10
+"""Rounds of retries before a reply fails for good; between rounds it waits DEFER_FIRST,
+doubling up to DEFER_MAX: about five hours in all, inside WhatsApp's 24-hour window."""
+DEFER_FIRST = timedelta(minutes=1)
+DEFER_MAX = timedelta(hours=1)
 
 
 class Delivery:
@@ -32,7 +37,9 @@ class Delivery:
         attempts: int = 6,
         max_backoff_seconds: float = 30.0,
         lease: timedelta = timedelta(minutes=10),
+        rounds: int = SEND_ROUNDS,
     ) -> None:
+        self._rounds = rounds
         self._outbox = outbox
         self._senders = senders
         self._metrics = metrics
@@ -56,7 +63,7 @@ class Delivery:
         return not claimed.busy
 
     async def _send(
-        self, item: OutboundItem, message: InboundMessage, sender: ChannelSender | None
+        self, item: OutboundItem, message: InboundMessage | None, sender: ChannelSender | None
     ) -> None:
         """Send one reply with retries; record success or the final failure with its reason."""
         channel = item.channel
@@ -67,7 +74,10 @@ class Delivery:
         try:
             ids = await self._with_retries(item, sender, channel)
         except SendError as error:
-            await self._fail(item, channel, error.reason, partial=error.parts_sent > 0)
+            if error.retryable and error.parts_sent == 0 and item.attempts < self._rounds:
+                await self._defer(item, channel, error.reason)
+            else:
+                await self._fail(item, channel, error.reason, partial=error.parts_sent > 0)
             return
         except asyncio.CancelledError:
             # Shutting down: give the reply back so the next worker sends it promptly.
@@ -76,7 +86,8 @@ class Delivery:
         await self._outbox.mark_sent(item.message_id, ids)
         self._metrics.sent.labels(channel).inc()
         self._metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
-        if channel == message.channel.value:  # a customer waited this long for the answer
+        if message is not None and channel == message.channel.value:
+            # A customer waited this long for the answer.
             waited = (datetime.now(UTC) - message.received_at).total_seconds()
             self._metrics.end_to_end_seconds.labels(channel).observe(max(waited, 0.0))
         log.info("reply_sent", channel=channel, message_id=item.message_id, parts=len(ids))
@@ -115,6 +126,28 @@ class Delivery:
                     return await cast(TemplateSender, sender).send_template(item.address)
                 return await sender.send(item.address, item.text, item.choices)
         raise AssertionError("unreachable: tenacity reraises the last error")
+
+    async def send_deferred(self, limit: int = 50) -> int:
+        """Send replies set aside while their provider was failing; how many were tried."""
+        items = await self._outbox.claim_deferred(limit, self._lease)
+        for item in items:
+            sender = next((s for c, s in self._senders.items() if c.value == item.channel), None)
+            await self._send(item, None, sender)
+        return len(items)
+
+    async def _defer(self, item: OutboundItem, channel: str, reason: str) -> None:
+        """The provider kept failing in a retryable way: try the whole round again later."""
+        delay = min(DEFER_FIRST * 2 ** max(item.attempts - 1, 0), DEFER_MAX)
+        await self._outbox.defer(item.message_id, reason, delay)
+        self._metrics.send_retries.labels(channel).inc()
+        log.warning(
+            "send_deferred",
+            channel=channel,
+            message_id=item.message_id,
+            reason=reason,
+            retry_in=delay.total_seconds(),
+            round=item.attempts,
+        )
 
     async def _fail(self, item: OutboundItem, channel: str, reason: str, partial: bool) -> None:
         """Record a reply that could not be sent, loudly."""

@@ -53,6 +53,7 @@ class Runtime:
         self.app: web.Application | None = None
         self._kicks: set[asyncio.Task[int]] = set()
         self.port: int | None = None
+        self._delivery: Delivery | None = None
 
     async def __aenter__(self) -> Runtime:
         try:
@@ -101,15 +102,21 @@ class Runtime:
             "qdrant": storage.index.count,
         }
 
+    def delivery(self) -> Delivery:
+        """Sending through this process's channels (opened at start)."""
+        if self._delivery is None:
+            self._delivery = Delivery(
+                self.outbox,
+                self.channels.senders,
+                self.metrics,
+                lease=timedelta(seconds=self.settings.send_lease_seconds),
+            )
+        return self._delivery
+
     def workers(self) -> list[Worker]:
         """This process's queue consumers, each with a name unique across machines."""
         s = self.settings
-        delivery = Delivery(
-            self.outbox,
-            self.channels.senders,
-            self.metrics,
-            lease=timedelta(seconds=s.send_lease_seconds),
-        )
+        delivery = self.delivery()
         base = f"{socket.gethostname()}-{os.getpid()}"
         return [
             Worker(
@@ -175,6 +182,16 @@ class Runtime:
         scheduler.add_job(
             rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
         )
+        if self.channels.senders:
+            # Replies set aside while a provider failed; rows are leased, so every process may.
+            scheduler.add_job(
+                self.delivery().send_deferred,
+                "interval",
+                seconds=s.deferred_check_seconds,
+                id="deferred",
+                max_instances=1,
+                coalesce=True,
+            )
         return scheduler
 
     async def _apply_retention(self) -> None:

@@ -62,6 +62,14 @@ class Outbox(Protocol):
         """Give a leased reply back unsent, so a later attempt can take it."""
         ...
 
+    async def defer(self, message_id: int, reason: str, delay: timedelta) -> None:
+        """Keep a reply the provider would not take now, to be sent again after `delay`."""
+        ...
+
+    async def claim_deferred(self, limit: int, lease: timedelta) -> tuple[OutboundItem, ...]:
+        """Lease deferred replies whose time has come (and ones whose sender died holding them)."""
+        ...
+
     async def record_status(
         self,
         channel: str,
@@ -110,19 +118,7 @@ class PostgresOutbox:
             provider_message_id,
             lease,
         )
-        items = tuple(
-            OutboundItem(
-                message_id=r["id"],
-                channel=r["channel"],
-                address=r["address"],
-                text=r["body"],
-                choices=tuple(Choice(c["label"], c["entry_id"]) for c in json.loads(r["choices"])),
-                attempts=r["attempts"],
-                kind=r["kind"],
-            )
-            for r in rows
-            if not r["busy"]
-        )
+        items = tuple(_item(r) for r in rows if not r["busy"])
         return Claimed(items=items, busy=any(r["busy"] for r in rows))
 
     async def mark_sent(self, message_id: int, provider_ids: list[str]) -> None:
@@ -130,7 +126,7 @@ class PostgresOutbox:
         async with self._pool.acquire() as conn, conn.transaction():
             channel = await conn.fetchval(
                 "UPDATE messages SET delivery_status = 'sent', sent_at = now(),"
-                " lease_until = NULL, delivery_error = NULL,"
+                " lease_until = NULL, delivery_error = NULL, next_attempt_at = NULL,"
                 # An erased customer's confirmation: once sent, their address is not kept.
                 " address = CASE WHEN conversation_id IS NULL THEN NULL ELSE address END"
                 " WHERE id = $1 RETURNING channel",
@@ -147,8 +143,8 @@ class PostgresOutbox:
     async def mark_failed(self, message_id: int, reason: str, partial: bool) -> None:
         """Record that a reply could not be sent (or only some parts went out)."""
         await self._pool.execute(
-            "UPDATE messages SET delivery_status = $2, delivery_error = $3, lease_until = NULL"
-            " WHERE id = $1",
+            "UPDATE messages SET delivery_status = $2, delivery_error = $3, lease_until = NULL,"
+            " next_attempt_at = NULL WHERE id = $1",
             message_id,
             "partial" if partial else "failed",
             reason[:1000],
@@ -157,10 +153,43 @@ class PostgresOutbox:
     async def release(self, message_id: int) -> None:
         """Give a leased reply back unsent, so a later attempt can take it."""
         await self._pool.execute(
-            "UPDATE messages SET delivery_status = 'pending', lease_until = NULL"
+            "UPDATE messages SET lease_until = NULL, delivery_status ="
+            " CASE WHEN next_attempt_at IS NULL THEN 'pending' ELSE 'retry' END"
             " WHERE id = $1 AND delivery_status = 'sending'",
             message_id,
         )
+
+    async def defer(self, message_id: int, reason: str, delay: timedelta) -> None:
+        """Keep a reply the provider would not take now, to be sent again after `delay`."""
+        await self._pool.execute(
+            "UPDATE messages SET delivery_status = 'retry', delivery_error = $2,"
+            " lease_until = NULL, next_attempt_at = now() + $3::interval WHERE id = $1",
+            message_id,
+            reason[:1000],
+            delay,
+        )
+
+    async def claim_deferred(self, limit: int, lease: timedelta) -> tuple[OutboundItem, ...]:
+        """Lease deferred replies whose time has come (and ones whose sender died holding them)."""
+        rows = await self._pool.fetch(
+            """
+            UPDATE messages m
+               SET delivery_status = 'sending', lease_until = now() + $2::interval,
+                   attempts = m.attempts + 1
+             WHERE m.id IN (
+                SELECT id FROM messages
+                 WHERE next_attempt_at IS NOT NULL
+                   AND ((delivery_status = 'retry' AND next_attempt_at <= now())
+                        OR (delivery_status = 'sending' AND lease_until < now()))
+                 ORDER BY next_attempt_at
+                 LIMIT $1
+                   FOR UPDATE SKIP LOCKED)
+            RETURNING m.id, m.channel, m.address, m.body, m.choices, m.attempts, m.kind
+            """,
+            limit,
+            lease,
+        )
+        return tuple(_item(r) for r in rows)
 
     async def record_status(
         self,
@@ -187,3 +216,16 @@ class PostgresOutbox:
             error_message,
         )
         return bool(result.endswith(" 1"))
+
+
+def _item(row: asyncpg.Record) -> OutboundItem:
+    """An outbound row as the item a sender works on."""
+    return OutboundItem(
+        message_id=row["id"],
+        channel=row["channel"],
+        address=row["address"],
+        text=row["body"],
+        choices=tuple(Choice(c["label"], c["entry_id"]) for c in json.loads(row["choices"])),
+        attempts=row["attempts"],
+        kind=row["kind"],
+    )
