@@ -106,6 +106,7 @@ class EmailPoller:
         self._poll_seconds = poll_seconds
         # Servers drop IDLE after 30 minutes; re-issue it before that.
         self._idle_seconds = idle_seconds
+        self._lost = asyncio.Event()  # set when the current connection drops
         self.ready = asyncio.Event()
         """Set once connected and caught up: mail arriving from now on will be read."""
 
@@ -151,10 +152,23 @@ class EmailPoller:
         """Open the connection and authenticate (password or XOAUTH2)."""
         a = self._account
         imap: IMAP4
+        # aioimaplib leaves a waiting IDLE hanging when the server drops the connection; this
+        # event is what ends it (see _idle).
+        self._lost = asyncio.Event()
+        lost = self._lost.set
+
+        def on_lost(error: Exception | None) -> None:
+            lost()
+
         if a.use_tls:
-            imap = IMAP4_SSL(host=a.host, port=a.port, ssl_context=ssl.create_default_context())
+            imap = IMAP4_SSL(
+                host=a.host,
+                port=a.port,
+                ssl_context=ssl.create_default_context(),
+                conn_lost_cb=on_lost,
+            )
         else:
-            imap = IMAP4(host=a.host, port=a.port)
+            imap = IMAP4(host=a.host, port=a.port, conn_lost_cb=on_lost)
         await imap.wait_hello_from_server()
         if a.oauth2 is not None:
             response = await imap.xoauth2(a.username, await a.oauth2())
@@ -244,14 +258,22 @@ class EmailPoller:
         """Wait in IDLE until the server reports new mail, the timeout, or a stop."""
         idle = await imap.idle_start(timeout=self._idle_seconds)
         stopper = asyncio.create_task(stop.wait())
+        dropped = asyncio.create_task(self._lost.wait())
         pusher = asyncio.create_task(imap.wait_server_push(timeout=self._idle_seconds))
         try:
             while True:
-                done, _ = await asyncio.wait({stopper, pusher}, return_when=asyncio.FIRST_COMPLETED)
+                done, _ = await asyncio.wait(
+                    {stopper, dropped, pusher}, return_when=asyncio.FIRST_COMPLETED
+                )
                 if stopper in done:
                     break
+                if dropped in done:
+                    raise ImapError("the server closed the connection")
                 pushed = pusher.result()
-                if any(b"EXISTS" in line for line in _as_lines(pushed)):
+                lines = _as_lines(pushed)
+                if any(line.startswith(b"* BYE") for line in lines):
+                    raise ImapError("the server said BYE")
+                if any(b"EXISTS" in line for line in lines):
                     break
                 if idle.done():
                     break
@@ -260,13 +282,15 @@ class EmailPoller:
             pass
         finally:
             stopper.cancel()
+            dropped.cancel()
             if not pusher.done():
                 pusher.cancel()
-            imap.idle_done()
-            try:
-                await asyncio.wait_for(idle, timeout=10)
-            except TimeoutError as error:
-                raise ImapError("server did not end IDLE") from error
+            if not self._lost.is_set():
+                imap.idle_done()
+                try:
+                    await asyncio.wait_for(idle, timeout=10)
+                except TimeoutError as error:
+                    raise ImapError("server did not end IDLE") from error
 
 
 def _as_lines(pushed: object) -> list[bytes]:

@@ -17,11 +17,12 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from bot.config import Settings
 from bot.dead_letters import DeadLetterCopies
 from bot.embedded import EmbeddedServices
+from bot.webchat_store import WebChatCopies
 from core.compose import Composer, OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
 from core.data_rights import DataRights
 from core.edge_index import EdgeIndex
-from core.embedding import SentenceTransformerEmbedder
+from core.embedding import LocalEmbedder, load_embedder
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
@@ -77,7 +78,7 @@ class Services:
         self._load_model = load_model
         self._stack = AsyncExitStack()
         self.storage: Storage
-        self.embedder: SentenceTransformerEmbedder
+        self.embedder: LocalEmbedder
         self.retriever: Retriever
         self.core: ConversationCore
         self.ingestor: Ingestor
@@ -127,10 +128,12 @@ class Services:
         if not self._load_model:
             return
         self.embedder = await asyncio.to_thread(
-            SentenceTransformerEmbedder, s.embedding_model, quantize=s.embedding_int8
+            load_embedder, s.embedding_model, quantize=s.embedding_int8
         )
         self._stack.callback(self.embedder.close)
-        await index.ensure_collection(self.embedder.dimension)
+        # Creates the collection, or embeds the knowledge again when the model changed.
+        self.ingestor = Ingestor(self.storage.store, index, self.embedder)
+        await self.ingestor.open()
         self.retriever = Retriever(self.embedder, index)
         self._stack.push_async_callback(self.retriever.close)
         retention = timedelta(days=s.retention_days)
@@ -139,8 +142,8 @@ class Services:
         memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=ttl)
         summary_index = self._open_index(f"{s.qdrant_collection}_summaries")
         self._stack.push_async_callback(summary_index.close)
-        await summary_index.ensure_collection(self.embedder.dimension)
         self.summaries = VectorSummaries(summary_index, self.embedder)
+        await self.summaries.open()
         self.rights = self.data_rights(memory, self.summaries)
         self.core = ConversationCore(
             self.storage.store,
@@ -159,7 +162,6 @@ class Services:
         )
         # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
         await self.rights.finish_pending()
-        self.ingestor = Ingestor(self.storage.store, index, self.embedder)
 
     def data_rights(
         self, memory: RedisMemory | None = None, summaries: VectorSummaries | None = None
@@ -173,7 +175,7 @@ class Services:
         memory = memory or RedisMemory(storage.redis)
         return DataRights(
             PostgresPersonalData(storage.pool),
-            [memory, DeadLetterCopies(storage.redis)],
+            [memory, DeadLetterCopies(storage.redis), WebChatCopies(storage.redis)],
             summaries,
             timedelta(days=s.retention_days),
             zone=s.zone,

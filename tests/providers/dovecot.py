@@ -92,6 +92,10 @@ service imap-login {{
             encoding="utf-8",
         )
         subprocess.run([DOVECOT, "-c", str(self._config)], check=True)
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        """Return once the IMAP port accepts connections."""
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
@@ -100,6 +104,15 @@ service imap-login {{
             except OSError:
                 time.sleep(0.05)
         raise RuntimeError(f"dovecot did not start; see {self.root}/dovecot.log")
+
+    def kick(self, address: str) -> None:
+        """Drop every IMAP connection of one user, as a server does on a restart or timeout."""
+        doveadm = shutil.which("doveadm") or "doveadm"
+        subprocess.run(
+            [doveadm, "-c", str(self._config), "kick", address],
+            check=True,
+            capture_output=True,
+        )
 
     def stop(self) -> None:
         """Stop the server and remove its files."""
