@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -212,3 +213,25 @@ async def test_data_requests_are_answered_while_staff_have_the_conversation(
     # ... but asking about one's own data is the bot's to answer.
     reply = await handled(services, said("/mydata", user))
     assert "Name: Mei Ling" in reply.text
+
+
+async def test_retention_run_by_two_processes_at_once_removes_everything_once(
+    services: Services,
+) -> None:
+    pool = services.storage.pool
+    user = f"twice-{uuid.uuid4().hex[:8]}"
+    await handled(services, said("Do you deliver?", user))
+    contact = await contact_of(services, user)
+    long_ago = datetime.now(UTC) - timedelta(days=services.settings.retention_days + 1)
+    await pool.execute("UPDATE contacts SET created_at = $2 WHERE id = $1", contact, long_ago)
+    await pool.execute(
+        "UPDATE conversations SET last_message_at = $2 WHERE contact_id = $1", contact, long_ago
+    )
+    now = datetime.now(UTC)
+    first, second = await asyncio.gather(
+        services.rights.apply_retention(now), services.rights.apply_retention(now)
+    )
+    # The advisory lock serialises them: one removes the customer, the other finds nothing.
+    assert sorted([first.counts["contacts"], second.counts["contacts"]]) == [0, 1]
+    assert sorted([first.counts["messages"], second.counts["messages"]]) == [0, 2]
+    assert await contact_of(services, user) is None
