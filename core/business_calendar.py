@@ -171,7 +171,9 @@ class BusinessCalendar:
         """The instant as wall-clock time in the business's zone; naive times are refused."""
         if at.tzinfo is None or at.utcoffset() is None:
             raise ValueError(f"{at.isoformat()} has no timezone; pass an aware datetime")
-        return at.astimezone(self.zone)
+        # Through UTC: astimezone() to the datetime's own zone returns it unchanged, so a wall
+        # time inside a DST gap (which names no real instant) would stay unresolved.
+        return at.astimezone(UTC).astimezone(self.zone)
 
     def _reason_at(self, local: datetime) -> ClosedReason | None:
         """Why the business is closed at a wall-clock time in its zone, or None."""
