@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run chat serve test lint typecheck unit sweep bench eval clean
+.PHONY: install run chat serve test lint typecheck unit sweep bench eval screenshots clean
 
 install: $(VENV)/.installed
 
@@ -24,7 +24,7 @@ run: install  ## Chat with the bot in the terminal, on the embedded default.
 
 chat: run
 
-serve: install  ## Run the server with the channels configured in .env (Telegram, WhatsApp).
+serve: install  ## Run the server: web chat (/try) and the channels in .env (Telegram, WhatsApp).
 	@if [ -f .env ]; then $(BIN)/bot serve; else $(DEMO_ENV) $(BIN)/bot serve; fi
 
 lint: install
@@ -45,6 +45,9 @@ test: lint typecheck  ## Lint, type-check, run every test, then sweep the public
 sweep: install  ## Every public sample payload and email through the parsers (needs ../shared).
 	$(BIN)/python scripts/sweep_samples.py
 	$(BIN)/python scripts/sweep_emails.py
+
+screenshots: install  ## Refresh docs/webchat.png from the browser test (needs chromium).
+	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/integration/test_webchat_browser.py -q -k screenshot
 
 eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
 	$(BIN)/python bench/eval_quality.py

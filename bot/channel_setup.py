@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,9 @@ from bot.ingress import Ingress
 from bot.metrics import Metrics
 from bot.oauth2 import RefreshTokenSource
 from bot.telegram_polling import OffsetStore, TelegramPoller
+from bot.webchat import TRY_PATH, WebChatConfig, webchat_routes
+from bot.webchat_live import LiveHub
+from bot.webchat_store import WebChatStore
 from bot.webhooks import (
     TELEGRAM_PATH,
     TWILIO_DEBUGGER_PATH,
@@ -43,6 +47,7 @@ from bot.webhooks import (
 from channels.base import ChannelSender
 from channels.email import EmailSender, SmtpAccount, SmtpMailer
 from channels.telegram import ALLOWED_UPDATES, TelegramSender, webhook_secret
+from channels.webchat import VisitorTokens, WebChatSender
 from channels.whatsapp import WhatsAppSender
 from core.messages import ChannelName
 
@@ -67,6 +72,8 @@ class Channels:
     pollers: list[Poller] = field(default_factory=list)
     report: list[str] = field(default_factory=list)
     handoffs: HandoffDispatcher | None = None
+    on_shutdown: list[Callable[[web.Application], Awaitable[None]]] = field(default_factory=list)
+    """Run when the web server stops, before it waits for open requests (web chat sockets)."""
 
 
 async def open_channels(
@@ -84,6 +91,8 @@ async def open_channels(
         await _open_telegram(settings, stack, ingress, metrics, pool, redis, listen, channels)
     if settings.whatsapp_enabled:
         _open_whatsapp(settings, stack, ingress, metrics, listen, channels)
+    if settings.webchat_enabled:
+        await _open_webchat(settings, stack, ingress, pool, redis, listen, channels)
     if settings.smtp_enabled:
         _open_email(settings, ingress, pool, redis, listen, channels)
     elif listen:
@@ -91,10 +100,10 @@ async def open_channels(
             "Handoffs are recorded but not emailed: set STAFF_EMAIL, EMAIL_ADDRESS, SMTP_* and "
             "IMAP_* (see .env.example)"
         )
-    if not channels.senders:
+    if set(channels.senders) <= {ChannelName.WEBCHAT}:
         channels.report.append(
-            "No channel configured: set TELEGRAM_BOT_TOKEN and/or the TWILIO_* settings "
-            "(see .env.example). `bot chat` works without any."
+            "No messaging channel configured: set TELEGRAM_BOT_TOKEN and/or the TWILIO_* "
+            "settings (see .env.example). Web chat and `bot chat` work without any."
         )
     return channels
 
@@ -246,6 +255,43 @@ def _open_email(
     staff = f"; handoffs go to {s.staff_email}" if s.staff_email else ""
     channels.report.append(
         f"Email {s.email_address}: reading {s.imap_folder} on {s.imap_host}{staff}"
+    )
+
+
+async def _open_webchat(
+    settings: Settings,
+    stack: AsyncExitStack,
+    ingress: Ingress,
+    pool: asyncpg.Pool,
+    redis: Redis,
+    listen: bool,
+    channels: Channels,
+) -> None:
+    """Web chat: replies are stored for the browser; listening processes hold its sockets."""
+    channels.senders[ChannelName.WEBCHAT] = WebChatSender(redis)
+    if not listen:
+        return
+    store = WebChatStore(pool)
+    secret = settings.webchat_secret
+    tokens = VisitorTokens(secret.get_secret_value() if secret else await store.secret())
+    hub = LiveHub(redis)
+    hub.start()
+    stack.push_async_callback(hub.close)
+    channels.on_shutdown.append(hub.close_sockets)
+    config = WebChatConfig(
+        tokens=tokens,
+        allowed_origins=settings.webchat_origins,
+        business_name=settings.business_name,
+        public_base_url=settings.public_base_url,
+        privacy_url=settings.privacy_url,
+        consent_text=settings.consent_text,
+    )
+    channels.routes += webchat_routes(config, ingress, redis, store, hub)
+    base = settings.public_base_url or f"http://localhost:{settings.port}"
+    others = ", ".join(sorted(settings.webchat_origins)) or "none yet (WEBCHAT_ALLOWED_ORIGINS)"
+    channels.report.append(
+        f"Web chat: try it at {base.rstrip('/')}{TRY_PATH}; other sites allowed to embed it: "
+        f"{others}"
     )
 
 

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from channels.webchat import normalize_origin
 from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.embedding import BUNDLED_MODELS, E5_SMALL, MINILM
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
@@ -114,6 +115,13 @@ class Settings(BaseSettings):
     # Approved WhatsApp template (Content SID, HX...) that invites a customer to write back
     # when staff answer after WhatsApp's 24-hour window.
     twilio_reopen_template_sid: str | None = None
+
+    # Web chat: the widget on the business's own site and the /try page (bot serve).
+    webchat_enabled: bool = True
+    # Signs the visitor tokens browsers keep; unset, one is made and kept in PostgreSQL.
+    webchat_secret: SecretStr | None = None
+    # Sites (origins, comma-separated) allowed to embed the widget; the bot's own always is.
+    webchat_allowed_origins: str = ""
 
     # Email: the bot's own mailbox, read over IMAP and written from over SMTP.
     email_address: str | None = None
@@ -235,6 +243,23 @@ class Settings(BaseSettings):
             raise ValueError("expected an http:// or https:// URL")
         return value
 
+    @field_validator("webchat_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "expected at least 16 random characters, e.g. from: openssl rand -hex 32"
+            )
+        return value
+
+    @field_validator("webchat_allowed_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for item in value.split(","):
+            if item.strip():
+                normalize_origin(item)  # its ValueError names the entry and the expected form
+        return value
+
     @field_validator("embedding_model")
     @classmethod
     def _known_model(cls, value: str) -> str:
@@ -306,6 +331,12 @@ class Settings(BaseSettings):
         return extra | ({self.staff_email.lower()} if self.staff_email else set())
 
     @property
+    def webchat_origins(self) -> frozenset[str]:
+        """Other sites allowed to embed the web chat widget, as browsers name them."""
+        items = self.webchat_allowed_origins.split(",")
+        return frozenset(normalize_origin(item) for item in items if item.strip())
+
+    @property
     def whatsapp_enabled(self) -> bool:
         """Whether the WhatsApp (Twilio) channel is configured."""
         return self.twilio_account_sid is not None
@@ -370,6 +401,7 @@ _SECRET_FIELDS = {
     "openai_api_key",
     "telegram_bot_token",
     "twilio_auth_token",
+    "webchat_secret",
 }
 _TWILIO_FIELDS = ("twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from")
 

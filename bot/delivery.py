@@ -13,6 +13,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from bot.metrics import Metrics
+from bot.outages import OUTAGES
 from channels.base import ChannelSender, SendError, TemplateSender
 from core.messages import ChannelName, InboundMessage
 from core.outbox import OutboundItem, Outbox
@@ -83,7 +84,7 @@ class Delivery:
             # Shutting down: give the reply back so the next worker sends it promptly.
             await asyncio.shield(self._outbox.release(item.message_id))
             raise
-        await self._outbox.mark_sent(item.message_id, ids)
+        await self._record_sent(item, ids, started)
         self._metrics.sent.labels(channel).inc()
         self._metrics.send_seconds.labels(channel).observe(time.perf_counter() - started)
         if message is not None and channel == message.channel.value:
@@ -91,6 +92,25 @@ class Delivery:
             waited = (datetime.now(UTC) - message.received_at).total_seconds()
             self._metrics.end_to_end_seconds.labels(channel).observe(max(waited, 0.0))
         log.info("reply_sent", channel=channel, message_id=item.message_id, parts=len(ids))
+
+    async def _record_sent(self, item: OutboundItem, ids: list[str], started: float) -> None:
+        """Record a reply the provider accepted, waiting out a storage outage meanwhile.
+
+        Left unrecorded, the reply would be sent again once its lease ran out; so the recording
+        is retried for as long as the lease (taken just before `started`) still holds.
+        """
+        deadline = started + self._lease.total_seconds()
+        delay = 0.2
+        while True:
+            try:
+                await self._outbox.mark_sent(item.message_id, ids)
+                return
+            except OUTAGES as error:
+                if time.perf_counter() + delay >= deadline:
+                    raise
+                log.warning("record_sent_waits", message_id=item.message_id, error=repr(error))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
 
     async def _with_retries(
         self, item: OutboundItem, sender: ChannelSender, channel: str

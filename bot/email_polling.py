@@ -3,7 +3,8 @@
 Only mail that arrives after the bot first connected is read: a UID watermark, kept in
 PostgreSQL with the folder's UIDVALIDITY, survives restarts. Every mail is handled inside its
 own error boundary; a mail that fails is flagged `$BotFailed` in the mailbox and logged, and the
-rest go on. A mail over the size limit (the server's RFC822.SIZE) is not downloaded: only its
+rest go on. When Redis or PostgreSQL is unreachable instead, the reader waits and reads the mail
+again. A mail over the size limit (the server's RFC822.SIZE) is not downloaded: only its
 headers go to the too-large handler, and it is flagged `$BotTooLarge`. Nothing is deleted or
 marked read. One process reads the mailbox at a time (a Redis lease).
 """
@@ -23,6 +24,7 @@ from aioimaplib import IMAP4, IMAP4_SSL
 from redis.asyncio import Redis
 
 from bot.leader import LeaderLease
+from bot.outages import OUTAGES
 from bot.stopping import sleep_or_stop
 
 log = structlog.get_logger(__name__)
@@ -115,18 +117,24 @@ class EmailPoller:
         backoff = 1.0
         try:
             while not stop.is_set():
-                if not await self._lease.hold():
-                    await sleep_or_stop(stop, 5.0)
-                    continue
                 try:
+                    if not await self._lease.hold():
+                        await sleep_or_stop(stop, 5.0)
+                        continue
                     await self._session(stop)
                     backoff = 1.0
                 except (OSError, TimeoutError, ImapError, asyncio.IncompleteReadError) as error:
                     log.warning("imap_connection_lost", error=repr(error), retry_in=backoff)
                     await sleep_or_stop(stop, backoff)
                     backoff = min(backoff * 2, 300.0)
+                except OUTAGES as error:
+                    # Redis or PostgreSQL restarting: the mail waits in the mailbox meanwhile.
+                    log.warning("email_storage_unreachable", error=repr(error), retry_in=backoff)
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 60.0)
         finally:
-            await self._lease.release()
+            with contextlib.suppress(*OUTAGES):
+                await self._lease.release()
 
     async def _session(self, stop: asyncio.Event) -> None:
         """One connection: log in, catch up, then wait for mail until stopped or dropped."""
@@ -226,6 +234,8 @@ class EmailPoller:
             return
         try:
             await self._handle(uid, raw)
+        except OUTAGES:
+            raise  # not the mail's fault: read again from the watermark once storage is back
         except Exception:
             log.exception("email_set_aside", uid=uid, size=len(raw))
             await imap.uid("store", str(uid), "+FLAGS", "($BotFailed)")
@@ -250,6 +260,8 @@ class EmailPoller:
         headers = _literal(response.lines) or b""
         try:
             await self._too_large(uid, headers, size)
+        except OUTAGES:
+            raise
         except Exception:
             log.exception("email_set_aside", uid=uid, size=size)
             await imap.uid("store", str(uid), "+FLAGS", "($BotFailed)")

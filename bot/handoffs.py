@@ -27,7 +27,12 @@ _REASONS = {
     "complaint": "is complaining",
     "angry_tone": "sounds upset",
 }
-_CHANNELS = {"telegram": "Telegram", "whatsapp": "WhatsApp", "email": "email"}
+_CHANNELS = {
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "email": "email",
+    "webchat": "web chat",
+}
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from core.data_rights import Identity, Person
 privacy_app = typer.Typer(
     help="Customers' personal data: export or erase one customer's.", no_args_is_help=True
 )
-CHANNELS = ("telegram", "whatsapp", "email", "cli")
+CHANNELS = ("telegram", "whatsapp", "email", "webchat", "cli")
 ERASED_ORDER = (
     "contacts",
     "channel_identities",

@@ -75,6 +75,10 @@ class Entry:
             return "order:unknown"
         return order_key(self.message)
 
+    def before(self, other: Entry) -> bool:
+        """Whether this entry was queued before `other`."""
+        return _entry_time(self.entry_id) < _entry_time(other.entry_id)
+
 
 def order_key(message: InboundMessage) -> str:
     """Messages sharing this key are handled one at a time, in queue order."""

@@ -85,6 +85,7 @@ class Runtime:
         self.app = build_app(
             self.channels.routes, self._checks(), self.metrics, self.queue, metrics_key=key
         )
+        self.app.on_shutdown.extend(self.channels.on_shutdown)
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)

@@ -6,27 +6,17 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 
-import asyncpg
 import structlog
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
-from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from bot.delivery import Delivery
 from bot.metrics import Metrics
+from bot.outages import OUTAGES
 from bot.queue import Entry, InboundQueue
 from bot.stopping import sleep_or_stop
 from core.messages import InboundMessage, Reply
 
 log = structlog.get_logger(__name__)
-OUTAGES: tuple[type[BaseException], ...] = (
-    OSError,
-    RedisConnectionError,
-    RedisTimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-)
-"""Errors that mean PostgreSQL or Redis is unreachable (restarting, network), not a bad message."""
 QUEUE_RETRY_FIRST_SECONDS = 0.2
 QUEUE_RETRY_MAX_SECONDS = 5.0
 Handler = Callable[[InboundMessage], Awaitable[Reply | None]]
@@ -59,8 +49,10 @@ class Worker:
         # Longer than reclaiming takes, so an earlier entry of a dead worker gets its turn first.
         self._order_wait = order_wait_seconds
         self._tasks: set[asyncio.Task[None]] = set()
-        # Within this process, one customer's entries chain on each other (see _run_entry).
-        self._tails: dict[str, asyncio.Task[None]] = {}
+        self._in_hand: set[str] = set()
+        # Within this process, one customer's entries chain on each other (see _run_entry):
+        # the customer's latest entry here, and its task.
+        self._tails: dict[str, tuple[Entry, asyncio.Task[None]]] = {}
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until `stop` is set, then finish what is in hand."""
@@ -109,20 +101,39 @@ class Worker:
             await sleep_or_stop(stop, self._reclaim_ms / 2000)
 
     async def _start(self, entry: Entry) -> None:
-        """Run an entry in the background once a slot is free, after its customer's earlier ones."""
-        await self._slots.acquire()
-        previous = self._tails.get(entry.order_key)
-        task = asyncio.create_task(self._run_entry(entry, previous))
-        self._tails[entry.order_key] = task
-        self._tasks.add(task)
-        task.add_done_callback(lambda t: self._finished(t, entry.order_key))
+        """Run an entry in the background once a slot is free, after its customer's earlier ones.
 
-    def _finished(self, task: asyncio.Task[None], key: str) -> None:
+        Reclaiming also returns entries this worker holds itself (an entry waiting for its turn
+        looks idle); one already in hand is not started again.
+        """
+        if entry.entry_id in self._in_hand:
+            return
+        self._in_hand.add(entry.entry_id)
+        try:
+            await self._slots.acquire()
+        except BaseException:
+            self._in_hand.discard(entry.entry_id)
+            raise
+        key = entry.order_key
+        tail = self._tails.get(key)
+        # A reclaimed entry can be older than the customer's entries held here, which wait for
+        # it (_wait_turn): chained behind them, it would wait for them in turn until the order
+        # wait expired.
+        previous = None if tail is None or entry.before(tail[0]) else tail[1]
+        task = asyncio.create_task(self._run_entry(entry, previous))
+        if tail is None or previous is not None:
+            self._tails[key] = (entry, task)
+        self._tasks.add(task)
+        task.add_done_callback(lambda t: self._finished(t, entry))
+
+    def _finished(self, task: asyncio.Task[None], entry: Entry) -> None:
         """Free the slot and forget the task."""
         self._tasks.discard(task)
+        self._in_hand.discard(entry.entry_id)
         self._slots.release()
-        if self._tails.get(key) is task:
-            del self._tails[key]
+        tail = self._tails.get(entry.order_key)
+        if tail is not None and tail[1] is task:
+            del self._tails[entry.order_key]
 
     async def _run_entry(self, entry: Entry, previous: asyncio.Task[None] | None) -> None:
         """Handle one entry inside its own error boundary."""

@@ -17,6 +17,8 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.data_rights import Person
 from core.messages import Choice
@@ -53,6 +55,9 @@ class Memory(Protocol):
         """Claim a message; None when it was already handled."""
         ...
 
+
+RELEASE_RETRY_SECONDS = 10.0
+"""How long a claim that failed keeps trying to release the customer's lock (Redis restarting)."""
 
 # KEYS: handled, lock, turns. ARGV: token, lock ms. Returns -1 handled, 0 busy, or {1, turns...}.
 _BEGIN = """
@@ -162,7 +167,24 @@ class RedisMemory:
             yield claim
         finally:
             if not claim.finished:
-                await self._release(keys=[keys[1]], args=[token])
+                await self._let_go(keys[1], token)
+
+    async def _let_go(self, lock: str, token: str) -> None:
+        """Release the customer's lock, retrying through a short Redis outage.
+
+        A lock left behind holds the customer's next messages until it expires (lock_seconds).
+        """
+        delay, waited = 0.1, 0.0
+        while True:
+            try:
+                await self._release(keys=[lock], args=[token])
+                return
+            except (RedisConnectionError, RedisTimeoutError):
+                if waited >= RELEASE_RETRY_SECONDS:
+                    raise
+                await asyncio.sleep(delay)
+                waited += delay
+                delay = min(delay * 2, 1.0)
 
     async def _acquire(self, keys: list[str], token: str) -> list[Any] | None:
         """Wait for the customer's lock; None when the message was handled meanwhile."""

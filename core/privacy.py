@@ -13,7 +13,13 @@ from core.language import Language
 ERASE_YES = "privacy:erase"
 ERASE_NO = "privacy:keep"
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ms": "Bahasa Melayu", "ta": "தமிழ்"}
-_CHANNEL_NAMES = {"telegram": "Telegram", "whatsapp": "WhatsApp", "email": "email", "cli": "chat"}
+_CHANNEL_NAMES = {
+    "telegram": "Telegram",
+    "whatsapp": "WhatsApp",
+    "email": "email",
+    "webchat": "web chat",
+    "cli": "chat",
+}
 
 _YES = re.compile(
     r"^\s*(yes|y|ok|okay|agree|i agree|sure|can|好|好的|是|同意|可以|ya|setuju|boleh|ஆம்|சரி)"

@@ -241,6 +241,9 @@ async def test_health_readiness_and_metrics(bot: Runtime, telegram_api: FakeTele
     assert '"ready"' in ready and '"postgresql": "ok"' in ready and '"qdrant": "ok"' in ready
     await post(bot, text_update("Where are you?"))
     await wait_for(lambda: len(sent(telegram_api)) == 1)
+    # The metrics are counted right after the provider answers: wait for that moment.
+    sent_metric = bot.metrics.sent.labels("telegram")
+    await wait_for(lambda: sent_metric._value.get() == 1.0)
     metrics = await _get(bot, "/metrics")
     assert "\nbot_queue_depth " in metrics, metrics
     assert 'bot_end_to_end_seconds_bucket{channel="telegram",le="+Inf"} 1.0' in metrics

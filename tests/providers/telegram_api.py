@@ -63,15 +63,18 @@ class _Failure:
 class FakeTelegramAPI:
     """The Bot API methods the bot uses, with recorded calls and injectable failures."""
 
-    def __init__(self, token: str = TOKEN, max_poll: float = 1.0) -> None:
+    def __init__(
+        self, token: str = TOKEN, max_poll: float = 1.0, first_message_id: int = 5001
+    ) -> None:
         self.token = token
         self.max_poll = max_poll
         self.calls: list[Call] = []
+        self.accepted: list[dict[str, Any]] = []  # the messages sendMessage answered ok with
         self.webhook_url = ""
         self.webhook_error = ""  # what getWebhookInfo reports as the last delivery error
         self._updates: deque[dict[str, Any]] = deque()
         self._update_ids = itertools.count(100_000_001)
-        self._message_ids = itertools.count(5001)
+        self._message_ids = itertools.count(first_message_id)
         self._failures: dict[str, list[_Failure]] = {}
         self._arrived = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -209,6 +212,7 @@ class FakeTelegramAPI:
                 "chat": message["chat"],
                 "date": message["date"] - 1,
             }
+        self.accepted.append(message)
         return _ok(message)
 
     async def _m_answerCallbackQuery(self, params: dict[str, Any]) -> web.Response:

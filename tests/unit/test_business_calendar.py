@@ -351,4 +351,3 @@ def test_next_open_is_the_first_open_instant(name: str, at: datetime, samples: l
     for point in points:
         if start < point < end:
             assert not calendar.is_open(point), point
-
