@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -81,6 +82,8 @@ class Settings(BaseSettings):
     memory_turns: int = Field(12, ge=1, le=200)
     memory_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
     retention_days: int = Field(365, ge=1)
+    # Local time of the daily retention run (one process runs it, however many there are).
+    retention_at: time = time(3, 30)
     # The privacy notice shown on first contact: ours in the customer's language with a link
     # to PRIVACY_URL, or the business's own CONSENT_TEXT. With REQUIRE_CONSENT the bot answers
     # only after an explicit yes; without it, going on counts as agreeing.

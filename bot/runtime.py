@@ -21,6 +21,7 @@ from bot.handoffs import HandoffStore
 from bot.ingress import FloodGuard, Ingress
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
+from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
 from bot.worker import Worker
@@ -54,6 +55,8 @@ class Runtime:
         self._kicks: set[asyncio.Task[int]] = set()
         self.port: int | None = None
         self._delivery: Delivery | None = None
+        self.name = f"{socket.gethostname()}-{os.getpid()}"
+        """This process among all bot processes on every machine (workers, scheduled runs)."""
 
     async def __aenter__(self) -> Runtime:
         try:
@@ -118,7 +121,7 @@ class Runtime:
         """This process's queue consumers, each with a name unique across machines."""
         s = self.settings
         delivery = self.delivery()
-        base = f"{socket.gethostname()}-{os.getpid()}"
+        base = self.name
         return [
             Worker(
                 self.queue,
@@ -175,10 +178,14 @@ class Runtime:
             store.hand_back_idle, "interval", args=[idle], minutes=5, id="idle", coalesce=True
         )
         rights = self.services.rights
-        # Every process schedules it; PostgreSQL lets one run at a time and a rerun removes
-        # nothing more, so several processes do no harm.
+        # Every process schedules it; the day's row in scheduled_runs lets one of them run it.
         scheduler.add_job(
-            self._apply_retention, "cron", hour=3, minute=30, id="retention", coalesce=True
+            self._apply_retention,
+            "cron",
+            hour=s.retention_at.hour,
+            minute=s.retention_at.minute,
+            id="retention",
+            coalesce=True,
         )
         scheduler.add_job(
             rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
@@ -196,11 +203,17 @@ class Runtime:
         return scheduler
 
     async def _apply_retention(self) -> None:
-        """The daily removal of everything older than RETENTION_DAYS."""
+        """The daily removal of everything older than RETENTION_DAYS, by one process a day."""
+        day = datetime.now(self.settings.zone).date().isoformat()
+        runs = ScheduledRuns(self.services.storage.pool, self.name)
         try:
+            if not await runs.claim("retention", day):
+                log.info("retention_run_elsewhere", day=day)
+                return
             await self.services.rights.apply_retention(datetime.now(UTC))
+            await runs.finish("retention", day)
         except Exception:
-            log.exception("retention_failed")
+            log.exception("retention_failed", day=day)
 
     async def _handle(self, message: InboundMessage) -> Reply | None:
         """The core, then an immediate handoff email when the reply escalated."""
