@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -13,14 +11,9 @@ from pathlib import Path
 
 from bot.embedded import EmbeddedServices
 from bot.services import Services
-from core.edge_index import EdgeIndex
-from knowledge_base.ingest import Ingestor
-from tests.integration.bot_harness import PUBLIC_URL
-from tests.integration.conftest import SAMPLE_KB
-from tests.integration.soak_traffic import BOT_MAILBOX, PASSWORD
-from tests.integration.test_whatsapp_flow import SENDER
+from tests.integration.bot_processes import bot_process, fill_index, provider_env, storage_env
 from tests.providers.smtp_server import SmtpServer
-from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
+from tests.providers.telegram_api import FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
 
 READY_LINE = b"reading the inbound queue"
@@ -66,54 +59,17 @@ async def worker_process(
     lease_seconds: float,
 ) -> AsyncIterator[asyncio.subprocess.Process]:
     """`bot worker` on its own vector index (the embedded one is one process's), all channels."""
-    index = EdgeIndex(str(folder / "qdrant-edge"), services.settings.qdrant_collection)
-    try:
-        await Ingestor(services.storage.store, index, services.embedder).ingest([SAMPLE_KB])
-    finally:
-        await index.close()
-    s = services.settings
-    assert s.database_url is not None and s.redis_url is not None
-    prefixes = ("TWILIO_", "PUBLIC_", "TELEGRAM_", "SMTP_", "IMAP_", "EMAIL_", "STAFF_")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    await fill_index(services, folder)
+    env = storage_env(services, folder) | provider_env(telegram, twilio, smtp)
     env.update(
-        DATABASE_URL=s.database_url.get_secret_value(),
-        REDIS_URL=s.redis_url.get_secret_value(),
-        DATA_DIR=str(folder),
-        BUSINESS_NAME=s.business_name,
-        BUSINESS_HOURS=s.business_hours,
-        PUBLIC_HOLIDAYS="false",
-        PUBLIC_BASE_URL=PUBLIC_URL,
-        TELEGRAM_BOT_TOKEN=TOKEN,
-        TELEGRAM_API_URL=telegram.base_url,
-        TELEGRAM_RATE_PER_SECOND="1000",
-        TWILIO_ACCOUNT_SID=twilio.account_sid,
-        TWILIO_AUTH_TOKEN=twilio.auth_token,
-        TWILIO_WHATSAPP_FROM=SENDER,
-        TWILIO_API_URL=twilio.base_url,
-        TWILIO_RATE_PER_SECOND="1000",
-        EMAIL_ADDRESS=BOT_MAILBOX,
-        SMTP_HOST="127.0.0.1",
-        SMTP_PORT=str(smtp.port),
-        SMTP_SECURITY="none",
-        SMTP_PASSWORD=PASSWORD,
         # One entry at a time: when its one send hangs, nothing else of it is in flight, so
         # the SIGKILL cannot land between a provider accepting a reply and our recording it.
         WORKER_CONCURRENCY="1",
         RECLAIM_AFTER_SECONDS=str(reclaim_seconds),
         SEND_LEASE_SECONDS=str(lease_seconds),
-        LOG_FORMAT="json",
     )
-    with (folder / "worker.log").open("wb") as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "worker",
-            env=env, cwd=folder, stdout=log, stderr=log,
-        )  # fmt: skip
-    try:
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    async with bot_process("worker", ["worker"], env, folder) as worker:
+        yield worker.process
 
 
 async def kill_mid_send(

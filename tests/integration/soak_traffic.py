@@ -80,7 +80,7 @@ class Ledger:
 
 @dataclass
 class Traffic:
-    """Posts as the providers do, on one HTTP session, into one running server."""
+    """Posts as the providers do, on one HTTP session, into the running server(s)."""
 
     session: aiohttp.ClientSession
     port: int
@@ -88,6 +88,8 @@ class Traffic:
     dovecot: Dovecot
     ledger: Ledger
     seed: int
+    more_ports: tuple[int, ...] = ()
+    """Other servers behind the same public URL; each request goes to one of them at random."""
     started: float = field(default_factory=time.monotonic)
     extra: set[asyncio.Task[None]] = field(default_factory=set)
     rng: random.Random = field(init=False)
@@ -137,7 +139,8 @@ class Traffic:
         task.add_done_callback(self.extra.discard)
 
     def _url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        port = self.rng.choice((self.port, *self.more_ports)) if self.more_ports else self.port
+        return f"http://127.0.0.1:{port}{path}"
 
     async def _until_taken(
         self, channel: str, request: Callable[[], Any], within: float = 120.0
