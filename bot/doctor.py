@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import importlib.util
-import ssl
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
 import aiosmtplib
 import asyncpg
-from aioimaplib import IMAP4, IMAP4_SSL
+from aioimaplib import IMAP4
 from openai import AsyncOpenAI, OpenAIError
 from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
@@ -24,6 +22,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from bot.config import Settings
+from bot.email_polling import ImapAccount, ImapLoginRefused, connect_imap, logout_quietly
 from bot.oauth2 import RefreshTokenSource
 from bot.webhooks import TELEGRAM_PATH
 from core.migrate import MIGRATIONS_DIR
@@ -354,34 +353,21 @@ async def _imap(s: Settings) -> Check:
     assert s.imap_host is not None
     username = s.imap_username or s.email_address or ""
     where = f"{s.imap_host}:{s.imap_port}"
-    imap: IMAP4 = (
-        IMAP4_SSL(host=s.imap_host, port=s.imap_port, ssl_context=ssl.create_default_context())
-        if s.imap_tls
-        else IMAP4(host=s.imap_host, port=s.imap_port)
+    password = s.imap_password.get_secret_value() if s.imap_password else None
+    account = ImapAccount(
+        s.imap_host, s.imap_port, username, password, use_tls=s.imap_tls, oauth2=_oauth2(s)
     )
+    imap: IMAP4 | None = None
     try:
-        await imap.wait_hello_from_server()
-        oauth2 = _oauth2(s)
-        if oauth2 is not None:
-            login = await imap.xoauth2(username, await oauth2())
-        else:
-            password = s.imap_password.get_secret_value() if s.imap_password else ""
-            login = await imap.login(username, password)
-        if login.result != "OK":
-            return Check(
-                "IMAP",
-                False,
-                f"{where} refused the login for {username}",
-                "check IMAP_USERNAME/IMAP_PASSWORD (or the EMAIL_OAUTH2_* settings)",
-            )
+        imap = await connect_imap(account)
         folder = await imap.select(s.imap_folder)
-        if folder.result != "OK":
-            return Check(
-                "IMAP",
-                False,
-                f"no folder {s.imap_folder!r} in {username}'s mailbox",
-                "set IMAP_FOLDER to an existing folder (usually INBOX)",
-            )
+    except ImapLoginRefused:
+        return Check(
+            "IMAP",
+            False,
+            f"{where} refused the login for {username}",
+            "check IMAP_USERNAME/IMAP_PASSWORD (or the EMAIL_OAUTH2_* settings)",
+        )
     except (OSError, asyncio.IncompleteReadError, TimeoutError) as error:
         return Check(
             "IMAP",
@@ -390,8 +376,15 @@ async def _imap(s: Settings) -> Check:
             "check IMAP_HOST, IMAP_PORT (993) and IMAP_TLS",
         )
     finally:
-        with contextlib.suppress(Exception):  # the connection may never have opened
-            await asyncio.wait_for(imap.logout(), 5)
+        if imap is not None:
+            await logout_quietly(imap)
+    if folder.result != "OK":
+        return Check(
+            "IMAP",
+            False,
+            f"no folder {s.imap_folder!r} in {username}'s mailbox",
+            "set IMAP_FOLDER to an existing folder (usually INBOX)",
+        )
     return Check("IMAP", True, f"{where}, {username}, folder {s.imap_folder}")
 
 

@@ -57,6 +57,47 @@ class ImapError(Exception):
     """The server refused a command."""
 
 
+class ImapLoginRefused(ImapError):
+    """The server refused the login (or the XOAUTH2 token)."""
+
+
+async def connect_imap(
+    account: ImapAccount, on_lost: Callable[[Exception | None], None] | None = None
+) -> IMAP4:
+    """Open a connection to the account's server and authenticate (password or XOAUTH2).
+
+    `on_lost` is called when the connection drops. A server that cannot be reached raises
+    OSError, TimeoutError or IncompleteReadError, a refused login ImapLoginRefused; either way
+    the connection is closed first.
+    """
+    imap: IMAP4
+    if account.use_tls:
+        context = ssl.create_default_context()
+        imap = IMAP4_SSL(
+            host=account.host, port=account.port, ssl_context=context, conn_lost_cb=on_lost
+        )
+    else:
+        imap = IMAP4(host=account.host, port=account.port, conn_lost_cb=on_lost)
+    try:
+        await imap.wait_hello_from_server()
+        if account.oauth2 is not None:
+            response = await imap.xoauth2(account.username, await account.oauth2())
+        else:
+            response = await imap.login(account.username, account.password or "")
+        if response.result != "OK":
+            raise ImapLoginRefused(f"login failed: {response.result} {response.lines!r}"[:300])
+    except BaseException:
+        await logout_quietly(imap)
+        raise
+    return imap
+
+
+async def logout_quietly(imap: IMAP4) -> None:
+    """Log out, if the connection still allows it; it may already be gone, or never opened."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(imap.logout(), timeout=5)
+
+
 class WatermarkStore:
     """The last UID handled per mailbox folder, with the folder's UIDVALIDITY."""
 
@@ -152,14 +193,10 @@ class EmailPoller:
                     await sleep_or_stop(stop, self._poll_seconds)
                     await _ok(await imap.noop(), "NOOP")
         finally:
-            # The connection may already be gone; there is nothing to keep.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(imap.logout(), timeout=5)
+            await logout_quietly(imap)
 
     async def _connect(self) -> IMAP4:
         """Open the connection and authenticate (password or XOAUTH2)."""
-        a = self._account
-        imap: IMAP4
         # aioimaplib leaves a waiting IDLE hanging when the server drops the connection; this
         # event is what ends it (see _idle).
         self._lost = asyncio.Event()
@@ -168,22 +205,7 @@ class EmailPoller:
         def on_lost(error: Exception | None) -> None:
             lost()
 
-        if a.use_tls:
-            imap = IMAP4_SSL(
-                host=a.host,
-                port=a.port,
-                ssl_context=ssl.create_default_context(),
-                conn_lost_cb=on_lost,
-            )
-        else:
-            imap = IMAP4(host=a.host, port=a.port, conn_lost_cb=on_lost)
-        await imap.wait_hello_from_server()
-        if a.oauth2 is not None:
-            response = await imap.xoauth2(a.username, await a.oauth2())
-        else:
-            response = await imap.login(a.username, a.password or "")
-        await _ok(response, "login")
-        return imap
+        return await connect_imap(self._account, on_lost)
 
     async def _select(self, imap: IMAP4) -> tuple[int, int]:
         """Open the folder; return its UIDVALIDITY and UIDNEXT."""

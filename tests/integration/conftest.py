@@ -11,10 +11,12 @@ from pydantic import SecretStr
 from bot.config import Settings
 from bot.embedded import EmbeddedServices
 from bot.services import Services
+from tests.integration.own_storage import own_postgres, own_services, own_valkey
 from tests.providers.fixtures import telegram_api
 from tests.providers.twilio_fixtures import twilio_api, twilio_client
 
 __all__ = ["telegram_api", "twilio_api", "twilio_client"]  # fixtures for every integration test
+__all__ += ["own_postgres", "own_services", "own_valkey"]  # for modules that restart storage
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE_KB = REPO / "knowledge_base" / "sample"

@@ -16,10 +16,12 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import parseaddr
 from functools import partial
 from typing import Any
 
 import aiohttp
+import asyncpg
 from twilio.request_validator import RequestValidator
 
 from channels.telegram import webhook_secret
@@ -28,7 +30,9 @@ from tests.integration.test_email_flow import BOT_MAILBOX, PASSWORD, customer_ma
 from tests.integration.test_telegram_flow import text_update
 from tests.integration.test_whatsapp_flow import inbound
 from tests.providers.dovecot import Dovecot
-from tests.providers.telegram_api import BOT_USER, TOKEN
+from tests.providers.smtp_server import SmtpServer
+from tests.providers.telegram_api import BOT_USER, TOKEN, FakeTelegramAPI
+from tests.providers.twilio_api import FakeTwilioApi
 
 TELEGRAM_PATH = "/webhooks/telegram"
 TWILIO_PATH = "/webhooks/twilio"
@@ -272,3 +276,42 @@ async def status_reporter(
                 form = {"MessageSid": sid, "MessageStatus": "delivered", "AccountSid": ACCOUNT}
                 await traffic.twilio(STATUS_PATH, form)
         await asyncio.sleep(0.5)
+
+
+Accepted = dict[str, list[tuple[str, str]]]
+"""channel -> (recipient, provider id) of every reply a provider accepted."""
+Recorded = dict[tuple[str, str], list[tuple[str, list[str]]]]
+"""(channel, inbound provider id) -> (delivery status, provider ids of its parts) per reply."""
+
+
+def accepted_replies(
+    telegram: tuple[FakeTelegramAPI, ...], twilio: tuple[FakeTwilioApi, ...], smtp: SmtpServer
+) -> Accepted:
+    """What the fake providers and the SMTP server took, per channel."""
+    return {
+        "telegram": [
+            (str(m["chat"]["id"]), f"{m['chat']['id']}:{m['message_id']}")
+            for api in telegram
+            for m in api.accepted
+        ],
+        "whatsapp": [(str(m["to"]), str(m["sid"])) for api in twilio for m in api.accepted],
+        "email": [(parseaddr(str(m["To"]))[1], str(m["Message-ID"])) for m in smtp.messages],
+    }
+
+
+async def recorded_replies(pool: asyncpg.Pool) -> Recorded:
+    """Every inbound message in the database with its replies and their delivered parts."""
+    rows = await pool.fetch(
+        "SELECT i.channel, i.provider_message_id AS inbound, o.id AS reply,"
+        " o.delivery_status AS status,"
+        " array_remove(array_agg(d.provider_message_id), NULL) AS parts"
+        " FROM messages i LEFT JOIN messages o ON o.in_reply_to = i.id"
+        " LEFT JOIN deliveries d ON d.message_id = o.id"
+        " WHERE i.direction = 'inbound' GROUP BY 1, 2, 3, 4"
+    )
+    recorded: Recorded = {}
+    for row in rows:
+        replies = recorded.setdefault((row["channel"], row["inbound"]), [])
+        if row["reply"] is not None:
+            replies.append((row["status"], list(row["parts"])))
+    return recorded

@@ -13,6 +13,7 @@ from bot.config import Settings
 from bot.doctor import Check, render, run_checks
 from core.migrate import apply_migrations
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
@@ -58,15 +59,7 @@ def configured(
         "twilio_auth_token": SecretStr(twilio.auth_token),
         "twilio_whatsapp_from": "whatsapp:+6560000000",
         "twilio_api_url": twilio.base_url,
-        "email_address": address,
-        "imap_host": "127.0.0.1",
-        "imap_port": dovecot.port,
-        "imap_tls": False,
-        "imap_password": SecretStr(PASSWORD),
-        "smtp_host": "127.0.0.1",
-        "smtp_port": smtp.port,
-        "smtp_security": "none",
-        "smtp_password": SecretStr(PASSWORD),
+        **mail_settings(dovecot, smtp, address, PASSWORD, smtp_password=SecretStr(PASSWORD)),
     }
     values.update(changes)
     return settings.model_copy(update=values)
@@ -147,3 +140,17 @@ async def test_a_wrong_telegram_token_is_reported(
     checks = by_name(await run_checks(changed))
     assert not checks["Telegram"].ok
     assert "@BotFather" in checks["Telegram"].fix
+
+
+async def test_a_refused_imap_login_is_told_apart_from_an_unreachable_server(
+    settings: Settings, dovecot: Dovecot, address: str
+) -> None:
+    with SmtpServer(logins={address: PASSWORD}) as smtp:
+        email = mail_settings(dovecot, smtp, address, PASSWORD)
+        refused = settings.model_copy(update={**email, "imap_password": SecretStr("wrong")})
+        unreachable = settings.model_copy(update={**email, "imap_port": 1})
+        imap = [by_name(await run_checks(s))["IMAP"] for s in (refused, unreachable)]
+    assert not imap[0].ok and "refused the login" in imap[0].detail
+    assert "IMAP_PASSWORD" in imap[0].fix
+    assert not imap[1].ok and "cannot reach" in imap[1].detail
+    assert "IMAP_PORT" in imap[1].fix

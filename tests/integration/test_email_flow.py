@@ -9,12 +9,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
-from pydantic import SecretStr
 
 from bot.runtime import Runtime
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.skipif(
@@ -42,16 +42,8 @@ def smtp() -> Iterator[SmtpServer]:
 async def bot(services: Services, dovecot: Dovecot, smtp: SmtpServer) -> AsyncIterator[Runtime]:
     async with running_bot(
         services,
-        email_address=BOT_MAILBOX,
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_tls=False,
-        imap_password=SecretStr(PASSWORD),
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_security="none",
+        **mail_settings(dovecot, smtp, BOT_MAILBOX, PASSWORD),
         staff_email=STAFF,
-        email_poll_seconds=0.2,
         email_max_per_sender_per_hour=3,
     ) as runtime:
         poller = runtime.channels.pollers[-1]

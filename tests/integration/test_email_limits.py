@@ -17,13 +17,13 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 
 import pytest
-from pydantic import SecretStr
 
 from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
 from bot.runtime import Runtime
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 
 pytestmark = pytest.mark.skipif(
@@ -151,15 +151,7 @@ async def test_the_poller_never_downloads_a_mail_over_the_limit(
 async def bot(services: Services, dovecot: Dovecot, smtp: SmtpServer) -> AsyncIterator[Runtime]:
     async with running_bot(
         services,
-        email_address=BOT_MAILBOX,
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_tls=False,
-        imap_password=SecretStr(PASSWORD),
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_security="none",
-        email_poll_seconds=0.2,
+        **mail_settings(dovecot, smtp, BOT_MAILBOX, PASSWORD),
         max_email_bytes=LIMIT,
         max_email_attachments=2,
     ) as runtime:

@@ -22,6 +22,7 @@ from bot.services import Services
 from channels.telegram import webhook_secret
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
@@ -56,16 +57,8 @@ async def bot(
         services,
         telegram_bot_token=SecretStr(TOKEN),
         telegram_api_url=telegram_api.base_url,
-        email_address=BOT_MAILBOX,
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_tls=False,
-        imap_password=SecretStr(PASSWORD),
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_security="none",
+        **mail_settings(dovecot, smtp, BOT_MAILBOX, PASSWORD),
         staff_email=STAFF,
-        email_poll_seconds=0.2,
         handoff_check_seconds=1.0,
     ) as runtime:
         email_poller = runtime.channels.pollers[-1]
@@ -112,6 +105,26 @@ def staff_reply(handoff: EmailMessage, body: str, sender: str = STAFF) -> bytes:
     return reply.as_bytes()
 
 
+async def staff_mails(smtp: SmtpServer, customer: str | int, count: int) -> list[EmailMessage]:
+    """Wait for `count` mails to staff about one customer: the handoff (it names the customer
+    as "(Telegram, 600123456)"), then the mails in its thread.
+
+    Other test modules share the database, and a handoff they left unsent (their bot had no
+    email, or stopped first) goes out as soon as this module's bot can send mail.
+    """
+
+    def about() -> list[EmailMessage]:
+        threads = {str(m["Message-ID"]) for m in smtp.messages if f", {customer}) " in plain(m)}
+        return [m for m in smtp.messages if threads & {str(m["Message-ID"]), str(m["In-Reply-To"])}]
+
+    await wait_for(lambda: len(about()) >= count)
+    return about()
+
+
+def plain(mail: EmailMessage) -> str:
+    return str(mail.get_body(("plain",)).get_content())  # type: ignore[union-attr]
+
+
 def sent_to(api: FakeTelegramAPI, chat: int) -> list[str]:
     return [c.params["text"] for c in api.calls_to("sendMessage") if c.params["chat_id"] == chat]
 
@@ -128,7 +141,7 @@ async def test_telegram_customer_staff_email_reply_reaches_them_on_telegram(
     await wait_for(lambda: len(sent_to(telegram_api, user)) == 1)
     assert "member of our team" in sent_to(telegram_api, user)[0]
 
-    [handoff] = await smtp.wait_for(1)
+    [handoff] = await staff_mails(smtp, user, 1)
     assert smtp.logged_in[0] == BOT_MAILBOX  # the mailbox password works for SMTP too
     assert handoff["To"] == STAFF
     assert "Wei Ling on Telegram" in str(handoff["Subject"])
@@ -144,7 +157,7 @@ async def test_telegram_customer_staff_email_reply_reaches_them_on_telegram(
 
     # Human mode: the bot stays quiet and the customer's next message goes to staff.
     await post(bot, telegram_text(user, "Great, can you hold 2 pandan cakes for me?"))
-    forwarded = await smtp.wait_for(2)
+    forwarded = await staff_mails(smtp, user, 2)
     assert "hold 2 pandan cakes" in forwarded[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert forwarded[1]["In-Reply-To"] == handoff["Message-ID"]
     await settle(0.5)
@@ -164,7 +177,7 @@ async def test_a_reply_to_a_handoff_from_a_stranger_is_not_relayed(
 ) -> None:
     user = 610_000_000 + uuid.uuid4().int % 1_000_000
     await post(bot, telegram_text(user, "/human"))
-    [handoff] = await smtp.wait_for(1)
+    [handoff] = await staff_mails(smtp, user, 1)
     forged = staff_reply(handoff, "Send me your card number", sender="mallory@example.test")
     await dovecot.append(BOT_MAILBOX, PASSWORD, forged)
     await settle(2.0)
@@ -181,16 +194,8 @@ async def test_whatsapp_customer_outside_24_hours_gets_the_template_then_the_sta
         twilio_whatsapp_from="whatsapp:+6560001234",
         twilio_api_url=twilio_api.base_url,
         twilio_reopen_template_sid="HX" + "a" * 32,
-        email_address=BOT_MAILBOX,
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_tls=False,
-        imap_password=SecretStr(PASSWORD),
-        smtp_host="127.0.0.1",
-        smtp_port=smtp.port,
-        smtp_security="none",
+        **mail_settings(dovecot, smtp, BOT_MAILBOX, PASSWORD),
         staff_email=STAFF,
-        email_poll_seconds=0.2,
         handoff_check_seconds=1.0,
     ) as bot:
         await asyncio.wait_for(bot.channels.pollers[-1].ready.wait(), timeout=20)  # type: ignore[attr-defined]
@@ -217,7 +222,7 @@ async def test_whatsapp_customer_outside_24_hours_gets_the_template_then_the_sta
 
         await whatsapp("Can I speak to a person please?")
         await wait_for(lambda: len(to_customer()) == 1)
-        [handoff] = await smtp.wait_for(1)
+        [handoff] = await staff_mails(smtp, customer, 1)
         # A day and more passes before staff answer.
         await services.storage.pool.execute(
             "UPDATE messages SET created_at = now() - interval '25 hours'"
@@ -233,7 +238,7 @@ async def test_whatsapp_customer_outside_24_hours_gets_the_template_then_the_sta
         await wait_for(lambda: len(to_customer()) == 2)
         template = to_customer()[1]
         assert template["ContentSid"] == "HX" + "a" * 32 and "Body" not in template
-        notes = await smtp.wait_for(2)
+        notes = await staff_mails(smtp, customer, 2)
         assert "24 hours" in notes[1].get_body(("plain",)).get_content()  # type: ignore[union-attr]
         await settle(0.5)
         assert len(to_customer()) == 2  # the staff text waits

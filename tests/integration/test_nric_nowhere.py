@@ -43,6 +43,7 @@ from core.llm_compose import LlmComposer
 from tests.integration import nric_search as search
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
@@ -190,16 +191,8 @@ async def bot(world: World, dovecot: Dovecot) -> AsyncIterator[Runtime]:
         twilio_auth_token=SecretStr(world.twilio.auth_token),
         twilio_whatsapp_from=WHATSAPP_FROM,
         twilio_api_url=world.twilio.base_url,
-        email_address=BOT_MAILBOX,
-        imap_host="127.0.0.1",
-        imap_port=dovecot.port,
-        imap_tls=False,
-        imap_password=SecretStr(PASSWORD),
-        smtp_host="127.0.0.1",
-        smtp_port=world.smtp.port,
-        smtp_security="none",
+        **mail_settings(dovecot, world.smtp, BOT_MAILBOX, PASSWORD),
         staff_email=STAFF,
-        email_poll_seconds=0.2,
         handoff_check_seconds=1.0,
     ) as runtime:
         poller = runtime.channels.pollers[-1]

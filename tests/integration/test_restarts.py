@@ -4,56 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager
 
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
 from bot.embedded import EmbeddedServices
 from bot.runtime import Runtime
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle, wait_for
-from tests.integration.conftest import SAMPLE_KB
 from tests.integration.test_telegram_flow import post, sent, text_update
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 
 pytestmark = pytest.mark.integration
 _chats = itertools.count(990_000_001)
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
-    """A PostgreSQL of this module's own, so restarting it disturbs no other test."""
-    with EmbeddedServices(tmp_path_factory.mktemp("pg"), postgres=True, valkey=False) as pg:
-        yield pg
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
-    """A Valkey of this module's own (append-only file on, as the bot configures it)."""
-    with EmbeddedServices(tmp_path_factory.mktemp("vk"), postgres=False, valkey=True) as vk:
-        yield vk
-
-
-@pytest.fixture(scope="module")
-async def own_services(
-    settings: Settings,
-    postgres: EmbeddedServices,
-    valkey: EmbeddedServices,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> AsyncIterator[Services]:
-    changed = settings.model_copy(
-        update={
-            "database_url": SecretStr(postgres.database_url),
-            "redis_url": SecretStr(valkey.redis_url),
-            "data_dir": tmp_path_factory.mktemp("restart-data"),
-        }
-    )
-    async with Services(changed) as running:
-        await running.ingestor.ingest([SAMPLE_KB])
-        yield running
 
 
 def bot(
@@ -74,14 +38,14 @@ async def restart(service: EmbeddedServices, down_for: float = 0.5) -> None:
 
 
 async def test_queued_messages_survive_a_redis_restart(
-    own_services: Services, valkey: EmbeddedServices, telegram_api: FakeTelegramAPI
+    own_services: Services, own_valkey: EmbeddedServices, telegram_api: FakeTelegramAPI
 ) -> None:
     chats = [next(_chats) for _ in range(5)]
     async with bot(own_services, telegram_api, workers=0) as runtime:
         for chat in chats:
             response = await post(runtime, text_update("Do you deliver?", user=chat))
             assert response.status == 200
-        await restart(valkey)
+        await restart(own_valkey)
         # Queued before the restart, still there after it (the append-only file).
         assert await runtime.queue.depth() == 5
     async with bot(own_services, telegram_api) as runtime:
@@ -91,18 +55,18 @@ async def test_queued_messages_survive_a_redis_restart(
 
 
 async def test_webhooks_while_redis_is_down_are_refused_then_taken(
-    own_services: Services, valkey: EmbeddedServices, telegram_api: FakeTelegramAPI
+    own_services: Services, own_valkey: EmbeddedServices, telegram_api: FakeTelegramAPI
 ) -> None:
     chat = next(_chats)
     update = text_update("What time do you open on Saturday?", user=chat)
     async with bot(own_services, telegram_api) as runtime:
-        await asyncio.to_thread(valkey.stop)
+        await asyncio.to_thread(own_valkey.stop)
         try:
             # Telegram retries anything but a 2xx, so refusing loses nothing.
             refused = await post(runtime, update)
             assert refused.status == 503
         finally:
-            await asyncio.to_thread(valkey.start)
+            await asyncio.to_thread(own_valkey.start)
         retried = await post(runtime, update)
         assert retried.status == 200
         await wait_for(lambda: len(sent(telegram_api, chat)) == 1, within=30)
@@ -115,13 +79,13 @@ async def test_webhooks_while_redis_is_down_are_refused_then_taken(
 
 
 async def test_a_postgresql_restart_loses_no_message(
-    own_services: Services, postgres: EmbeddedServices, telegram_api: FakeTelegramAPI
+    own_services: Services, own_postgres: EmbeddedServices, telegram_api: FakeTelegramAPI
 ) -> None:
     before, during, after = next(_chats), next(_chats), next(_chats)
     async with bot(own_services, telegram_api) as runtime:
         await post(runtime, text_update("Do you deliver?", user=before))
         await wait_for(lambda: len(sent(telegram_api, before)) == 1, within=30)
-        await asyncio.to_thread(postgres.stop)
+        await asyncio.to_thread(own_postgres.stop)
         try:
             # Accepted while the database is down: it waits in the queue.
             assert (await post(runtime, text_update("Do you deliver?", user=during))).status == 200
@@ -129,7 +93,7 @@ async def test_a_postgresql_restart_loses_no_message(
             # not dead-lettered after five failed attempts.
             await asyncio.sleep(7)
         finally:
-            await asyncio.to_thread(postgres.start)
+            await asyncio.to_thread(own_postgres.start)
         await wait_for(lambda: len(sent(telegram_api, during)) == 1, within=60)
         await post(runtime, text_update("Do you deliver?", user=after))
         await wait_for(lambda: len(sent(telegram_api, after)) == 1, within=30)

@@ -22,25 +22,21 @@ import os
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from contextlib import suppress
-from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import asyncpg
 import pytest
 from pydantic import SecretStr
 
 import bot.delivery
-from bot.config import Settings
 from bot.email_polling import EmailPoller
 from bot.embedded import EmbeddedServices
 from bot.queue import DEAD_LETTERS
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle, wait_for
-from tests.integration.conftest import SAMPLE_KB
 from tests.integration.soak_faults import (
     Faults,
     kill_mid_send,
@@ -53,14 +49,17 @@ from tests.integration.soak_traffic import (
     PASSWORD,
     Ledger,
     Traffic,
+    accepted_replies,
     email_customer,
     email_robot,
+    recorded_replies,
     status_reporter,
     telegram_customer,
     whatsapp_customer,
 )
 from tests.integration.test_whatsapp_flow import SENDER
 from tests.providers.dovecot import Dovecot, dovecot_available
+from tests.providers.mail_settings import mail_settings
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
@@ -76,41 +75,6 @@ RATE = 30.0
 RECLAIM_SECONDS = 2.0
 LEASE_SECONDS = 10.0
 CHANNELS = ("telegram", "whatsapp", "email")
-Accepted = dict[str, list[tuple[str, str]]]
-"""channel -> (recipient, provider id) of every reply a provider accepted."""
-Recorded = dict[tuple[str, str], list[tuple[str, list[str]]]]
-"""(channel, inbound provider id) -> (delivery status, provider ids of its parts) per reply."""
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
-    with EmbeddedServices(tmp_path_factory.mktemp("soak-pg"), postgres=True, valkey=False) as pg:
-        yield pg
-
-
-@pytest.fixture(scope="module")
-def valkey(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServices]:
-    with EmbeddedServices(tmp_path_factory.mktemp("soak-vk"), postgres=False, valkey=True) as vk:
-        yield vk
-
-
-@pytest.fixture(scope="module")
-async def soak_services(
-    postgres: EmbeddedServices, valkey: EmbeddedServices, tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[Services]:
-    settings = Settings(
-        business_name="Test Bakery",
-        data_dir=tmp_path_factory.mktemp("soak-data"),
-        database_url=SecretStr(postgres.database_url),
-        redis_url=SecretStr(valkey.redis_url),
-        knowledge_path=SAMPLE_KB,
-        business_hours="mon-sun 00:00-24:00",
-        public_holidays=False,
-    )
-    async with Services(settings) as running:
-        report = await running.ingestor.ingest([SAMPLE_KB])
-        assert not report.failed, report.failed
-        yield running
 
 
 @pytest.fixture(scope="module")
@@ -182,42 +146,10 @@ async def inject_faults(
     await faults.at(0.80 * w, "Telegram 429", tg((429, 2), (503, None)))
 
 
-def accepted_replies(
-    telegram: tuple[FakeTelegramAPI, ...], twilio: tuple[FakeTwilioApi, ...], smtp: SmtpServer
-) -> Accepted:
-    return {
-        "telegram": [
-            (str(m["chat"]["id"]), f"{m['chat']['id']}:{m['message_id']}")
-            for api in telegram
-            for m in api.accepted
-        ],
-        "whatsapp": [(str(m["to"]), str(m["sid"])) for api in twilio for m in api.accepted],
-        "email": [(parseaddr(str(m["To"]))[1], str(m["Message-ID"])) for m in smtp.messages],
-    }
-
-
-async def recorded_replies(pool: asyncpg.Pool) -> Recorded:
-    """Every inbound message in the database with its replies and their delivered parts."""
-    rows = await pool.fetch(
-        "SELECT i.channel, i.provider_message_id AS inbound, o.id AS reply,"
-        " o.delivery_status AS status,"
-        " array_remove(array_agg(d.provider_message_id), NULL) AS parts"
-        " FROM messages i LEFT JOIN messages o ON o.in_reply_to = i.id"
-        " LEFT JOIN deliveries d ON d.message_id = o.id"
-        " WHERE i.direction = 'inbound' GROUP BY 1, 2, 3, 4"
-    )
-    recorded: Recorded = {}
-    for row in rows:
-        replies = recorded.setdefault((row["channel"], row["inbound"]), [])
-        if row["reply"] is not None:
-            replies.append((row["status"], list(row["parts"])))
-    return recorded
-
-
 async def test_soak(
-    soak_services: Services,
-    postgres: EmbeddedServices,
-    valkey: EmbeddedServices,
+    own_services: Services,
+    own_postgres: EmbeddedServices,
+    own_valkey: EmbeddedServices,
     dovecot: Dovecot,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -238,7 +170,7 @@ async def test_soak(
         with SmtpServer(logins={BOT_MAILBOX: PASSWORD}) as smtp:
             async with (
                 worker_process(
-                    soak_services,
+                    own_services,
                     tg_worker,
                     tw_worker,
                     smtp,
@@ -247,7 +179,7 @@ async def test_soak(
                     lease_seconds=LEASE_SECONDS,
                 ) as process,
                 running_bot(
-                    soak_services,
+                    own_services,
                     workers=2,
                     reclaim_after_seconds=RECLAIM_SECONDS,
                     send_lease_seconds=LEASE_SECONDS,
@@ -260,15 +192,7 @@ async def test_soak(
                     twilio_whatsapp_from=SENDER,
                     twilio_api_url=tw_main.base_url,
                     twilio_rate_per_second=1000.0,
-                    email_address=BOT_MAILBOX,
-                    imap_host="127.0.0.1",
-                    imap_port=dovecot.port,
-                    imap_tls=False,
-                    imap_password=SecretStr(PASSWORD),
-                    smtp_host="127.0.0.1",
-                    smtp_port=smtp.port,
-                    smtp_security="none",
-                    email_poll_seconds=0.5,
+                    **mail_settings(dovecot, smtp, BOT_MAILBOX, PASSWORD, email_poll_seconds=0.5),
                 ) as runtime,
                 aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=32)) as session,
             ):
@@ -290,7 +214,9 @@ async def test_soak(
                     return await kill_mid_send(process, tg_worker, tmp_path / "worker.log")
 
                 await asyncio.gather(
-                    inject_faults(faults, window, tg_main, tw_main, smtp, valkey, postgres, kill),
+                    inject_faults(
+                        faults, window, tg_main, tw_main, smtp, own_valkey, own_postgres, kill
+                    ),
                     *customers(traffic, window),
                 )
                 while traffic.extra:
@@ -309,7 +235,7 @@ async def test_soak(
                 stop_reports.set()
                 await reporter
                 drained = time.monotonic()
-                redis = soak_services.storage.redis
+                redis = own_services.storage.redis
                 depth = await runtime.queue.depth()
                 group = runtime.queue.group
                 pending = (await redis.xpending(runtime.queue.stream, group))["pending"]
@@ -317,7 +243,7 @@ async def test_soak(
                 metrics = runtime.metrics.registry
         sent = accepted_replies(tg_apis, tw_apis, smtp)
 
-    pool = soak_services.storage.pool
+    pool = own_services.storage.pool
     recorded = await recorded_replies(pool)
     outbound = await pool.fetchval("SELECT count(*) FROM messages WHERE direction = 'outbound'")
     waits = await pool.fetchrow(
