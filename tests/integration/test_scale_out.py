@@ -1,13 +1,15 @@
 """Scale-out: two `bot serve` and two `bot worker` processes share one PostgreSQL and Valkey.
 
 Customers write on Telegram and WhatsApp to either server at random (as behind a load balancer;
-a provider's repeated delivery may reach the other one) and by email, which both servers' IMAP
-pollers watch. The business is closed when the run starts and opens a minute or so later; some
-customers ask for a person before then, so their handoffs fall due at the opening, when every
-process's scheduler looks for due handoffs; the daily retention job is set for the same minute
-and there is old data for it to remove.
+a provider's repeated delivery may reach the other one), by email, which both servers' IMAP
+pollers watch, and on web chat, reloading the page onto the other server afterwards. The
+business is closed when the run starts and opens a minute or so later; some customers ask for a
+person before then, so their handoffs fall due at the opening, when every process's scheduler
+looks for due handoffs; the daily retention job is set for the same minute and there is old
+data for it to remove.
 
-At the end every message has exactly one reply, every process did part of the work, each handoff
+At the end every message has exactly one reply (web chat visitors see theirs on their socket and
+the whole conversation on the other server), every process did part of the work, each handoff
 email went to staff once and not before the opening, and retention ran in one process only.
 SCALE_MESSAGES (default 400) sets the number of questions.
 """
@@ -16,12 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import AsyncExitStack, suppress
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parseaddr
 from pathlib import Path
@@ -43,6 +47,7 @@ from tests.integration.bot_processes import (
 from tests.integration.soak_traffic import (
     BOT_MAILBOX,
     PASSWORD,
+    QUESTIONS,
     Ledger,
     Traffic,
     accepted_replies,
@@ -53,6 +58,7 @@ from tests.integration.soak_traffic import (
 )
 from tests.integration.test_telegram_flow import text_update
 from tests.integration.test_whatsapp_flow import inbound
+from tests.integration.webchat_client import chat_socket
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.smtp_server import SmtpServer
 from tests.providers.telegram_api import FakeTelegramAPI
@@ -68,6 +74,7 @@ RATE = 20.0
 """Messages per second: four processes loading the model share two cores."""
 STAFF = "owner@bakery.test"
 ESCALATIONS = 12
+VISITORS = 10
 PROCESSES = (
     ("serve-a", ["serve"]),
     ("serve-b", ["serve"]),
@@ -125,6 +132,40 @@ async def asks_for_a_person(traffic: Traffic, n: int, window: float) -> None:
         form = inbound("Can I talk to a real person please?", number)
         traffic.ledger.answered["whatsapp"][form["MessageSid"]] = number
         await traffic.twilio("/webhooks/twilio", form)
+
+
+@dataclass
+class Visitor:
+    """What one web chat visitor saw: on the server it chatted on, then on the other one."""
+
+    asked: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+    history_elsewhere: list[tuple[str, str]] = field(default_factory=list)
+
+
+async def web_visitor(
+    servers: list[int], n: int, window: float, started: float, visitors: list[Visitor]
+) -> None:
+    """A visitor chats on one server, then reloads the page and lands on the other."""
+    rng = random.Random(f"{SEED}:web-{n}")
+    here, there = rng.sample(servers, 2)
+    await asyncio.sleep(max(0.0, started + rng.uniform(0.0, window / 2) - time.monotonic()))
+    visitor = Visitor()
+    visitors.append(visitor)
+    async with chat_socket(here) as browser:
+        await browser.hello()
+        for question in rng.sample(QUESTIONS[:12], 3):
+            asked = await browser.say(question)
+            await browser.next(lambda f, asked=asked: f == {"type": "handled", "id": asked}, 120)
+            visitor.asked.append(asked)
+        # The reply may come from a worker in any process, through Redis to this socket.
+        await browser.next(lambda f: len(browser.bot_messages()) >= 3, 120)
+        await settle(1.0)
+        visitor.answers = browser.bot_messages()
+        token = browser.token
+    async with chat_socket(there) as reloaded:
+        ready = await reloaded.hello(token)
+        visitor.history_elsewhere = [(m["from"], m["id"]) for m in ready["history"]]
 
 
 def customers(traffic: Traffic, window: float) -> list[asyncio.Task[None]]:
@@ -192,7 +233,14 @@ async def test_two_servers_and_two_workers_share_the_work(
                 traffic = Traffic(
                     session, servers[0], twilio.auth_token, dovecot, ledger, SEED, (servers[1],)
                 )
-                await asyncio.gather(*customers(traffic, window))
+                visitors: list[Visitor] = []
+                await asyncio.gather(
+                    *customers(traffic, window),
+                    *(
+                        web_visitor(servers, n, window, traffic.started, visitors)
+                        for n in range(VISITORS)
+                    ),
+                )
                 while traffic.extra:
                     await asyncio.gather(*list(traffic.extra))
                 assert datetime.now(zone) < opening, "the questions outlasted the closed hours"
@@ -254,13 +302,20 @@ async def test_two_servers_and_two_workers_share_the_work(
 
     # Every message exactly one reply, recorded, and nothing else sent to customers.
     wanted = {(c, i) for c, ids in ledger.answered.items() for i in ids}
-    assert set(recorded) == wanted
-    wrong = {k: v for k, v in recorded.items() if k in wanted and len(v) != 1}
+    web = {key for key in recorded if key[0] == "webchat"}
+    assert set(recorded) - web == wanted
+    assert len(web) == sum(len(v.asked) for v in visitors) == 3 * VISITORS
+    wrong = {k: v for k, v in recorded.items() if len(v) != 1}
     assert not wrong, f"{len(wrong)} messages without exactly one reply: {list(wrong.items())[:5]}"
     for channel in ("telegram", "whatsapp", "email"):
         got = Counter(r for r, _ in sent[channel] if r != STAFF)
         owed = ledger.expected_per_recipient(channel)
         assert got == owed, f"{channel}: {dict(got - owed)} too many, {dict(owed - got)} missing"
+    # Web chat: one answer per question on the socket, and the history on the other server.
+    for visitor in visitors:
+        assert len(visitor.answers) == 3, visitor
+        assert [who for who, _ in visitor.history_elsewhere] == ["customer", "bot"] * 3, visitor
+        assert [i for who, i in visitor.history_elsewhere if who == "customer"] == visitor.asked
     # The work was shared: every process sent replies.
     assert all(handled.values()), handled
     # Each handoff once, none before the opening, all due at the opening.
