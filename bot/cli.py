@@ -151,16 +151,30 @@ def serve(
 @app.command()
 def worker(
     count: Annotated[int, typer.Option(min=1, help="Queue workers in this process.")] = 1,
+    port: Annotated[
+        int | None,
+        typer.Option(
+            min=0, max=65535, help="Serve /healthz, /readyz and /metrics on this port (0: any)."
+        ),
+    ] = None,
 ) -> None:
     """Run extra queue workers against the same Redis and PostgreSQL (scale-out)."""
     settings = _settings()
     prefer_passive_openmp_threads()  # before the model loads
+    health = port is not None
+    own = settings.model_copy(update={"port": port}) if health else settings
 
     async def main() -> None:
         async with (
             Services(settings) as services,
-            Runtime(services, listen=False, workers=count) as runtime,
+            Runtime(services, listen=False, workers=count, settings=own, health=health) as runtime,
         ):
+            if health:
+                typer.echo(
+                    f"Health and metrics on http://{own.host}:{runtime.port} "
+                    "(/healthz, /readyz, /metrics).",
+                    err=True,
+                )
             typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
             freeze_start_up_objects()
             await runtime.run(_stop_on_signals())

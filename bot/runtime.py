@@ -35,12 +35,19 @@ class Runtime:
     """Everything one `bot serve` or `bot worker` process runs, started and stopped in order."""
 
     def __init__(
-        self, services: Services, listen: bool, workers: int, settings: Settings | None = None
+        self,
+        services: Services,
+        listen: bool,
+        workers: int,
+        settings: Settings | None = None,
+        health: bool = False,
     ) -> None:
         self.services = services
         # Channel and server settings; the services' own by default.
         self.settings = settings or services.settings
         self._listen = listen
+        # Without `listen`: still serve /healthz, /readyz and /metrics (a worker's own figures).
+        self._health = health
         self._worker_count = workers
         self._stack = AsyncExitStack()
         self.metrics = Metrics()
@@ -82,12 +89,11 @@ class Runtime:
         self.channels = await open_channels(
             s, self._stack, self.ingress, self.metrics, storage.pool, storage.redis, self._listen
         )
-        if not self._listen:
+        if not (self._listen or self._health):
             return
         key = s.metrics_api_key.get_secret_value() if s.metrics_api_key else None
-        self.app = build_app(
-            self.channels.routes, self._checks(), self.metrics, self.queue, metrics_key=key
-        )
+        routes = self.channels.routes if self._listen else []
+        self.app = build_app(routes, self._checks(), self.metrics, self.queue, metrics_key=key)
         self.app.on_shutdown.extend(self.channels.on_shutdown)
         runner = web.AppRunner(self.app, access_log=None)
         await runner.setup()

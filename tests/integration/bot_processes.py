@@ -28,8 +28,9 @@ from tests.providers.twilio_api import FakeTwilioApi
 
 INDEX_FOLDER = "qdrant-edge"
 """Where a process's embedded vector index lives inside its DATA_DIR."""
-_LISTENING = re.compile(rb"Listening on http://[^:]+:(\d+)")
+_LISTENING = re.compile(rb"(?:Listening|Health and metrics) on http://[^:]+:(\d+)")
 _READY = (b"reading the inbound queue", b"Listening on http://")
+"""What `bot worker` and `bot serve` print once they are at work."""
 _INHERITED = ("TWILIO_", "PUBLIC_", "TELEGRAM_", "SMTP_", "IMAP_", "EMAIL_", "STAFF_")
 
 

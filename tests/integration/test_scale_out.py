@@ -78,7 +78,7 @@ VISITORS = 10
 PROCESSES = (
     ("serve-a", ["serve"]),
     ("serve-b", ["serve"]),
-    ("worker-c", ["worker"]),
+    ("worker-c", ["worker", "--port", "0"]),
     ("worker-d", ["worker", "--count", "2"]),
 )
 START_UP = timedelta(seconds=75)
@@ -168,6 +168,28 @@ async def web_visitor(
         visitor.history_elsewhere = [(m["from"], m["id"]) for m in ready["history"]]
 
 
+async def worker_endpoints(
+    session: aiohttp.ClientSession, worker: BotProcess
+) -> dict[str, tuple[int, str]]:
+    """Status and body of what a `bot worker --port` serves (and a webhook path it must not)."""
+    assert worker.port is not None, "the worker printed no health port"
+    answers = {}
+    for path in ("/healthz", "/readyz", "/metrics", "/webhooks/telegram"):
+        method = session.post if path.startswith("/webhooks") else session.get
+        async with method(f"http://127.0.0.1:{worker.port}{path}") as response:
+            answers[path] = (response.status, await response.text())
+    return answers
+
+
+def sent_total(metrics: str) -> float:
+    """bot_messages_sent_total summed over channels, from Prometheus text."""
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith("bot_messages_sent_total{")
+    )
+
+
 def customers(traffic: Traffic, window: float) -> list[asyncio.Task[None]]:
     """Conversations of four messages on each channel, spread over the window."""
     mails = max(12, MESSAGES // 10)
@@ -226,7 +248,7 @@ async def test_two_servers_and_two_workers_share_the_work(
                 await wait_for(
                     lambda: any(p.events("imap_watermark_set") for p in processes), within=60
                 )
-                servers = [p.port for p in processes if p.port is not None]
+                servers = [p.port for p in processes if p.name.startswith("serve") and p.port]
                 assert len(servers) == 2
                 began = time.monotonic()
                 window = MESSAGES / RATE
@@ -274,6 +296,7 @@ async def test_two_servers_and_two_workers_share_the_work(
                     "pending"
                 ]
                 dead = await services.storage.redis.xlen(DEAD_LETTERS)
+                worker_http = await worker_endpoints(session, processes[2])
                 for process in processes:
                     process.process.send_signal(signal.SIGTERM)
                 codes = [await asyncio.wait_for(p.process.wait(), 60) for p in processes]
@@ -328,5 +351,9 @@ async def test_two_servers_and_two_workers_share_the_work(
     assert len(retention) == 1 and retention[0]["finished_at"] is not None
     assert len(retention_by) == 1 and len(audits) == 1
     assert audits[0]["counts"] and '"contacts": 1' in audits[0]["counts"]
+    # A worker started with --port answers health checks and counts its own replies.
+    assert worker_http["/healthz"][0] == 200 and worker_http["/readyz"][0] == 200
+    assert worker_http["/webhooks/telegram"][0] == 404, "a worker takes no webhooks"
+    assert sent_total(worker_http["/metrics"][1]) == handled["worker-c"] > 0
     assert (depth, pending, dead) == (0, 0, 0)
     assert codes == [0, 0, 0, 0], "a process did not stop cleanly on SIGTERM"
