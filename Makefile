@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run chat serve test lint typecheck unit sweep bench eval screenshots clean
+.PHONY: install run chat serve test lint typecheck unit sweep bench load eval screenshots clean
 
 install: $(VENV)/.installed
 
@@ -54,6 +54,10 @@ eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
 
 bench: install  ## Speed figures for bench/RESULTS.md.
 	$(BIN)/python bench/speed.py
+
+load: install  ## Load figures (worker processes, knowledge size, conversations) and bench/load.png.
+	$(BIN)/pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

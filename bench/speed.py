@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import platform
@@ -23,6 +24,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psutil
 import yaml
@@ -45,12 +47,18 @@ def clinc() -> dict[str, list[list[str]]]:
 
 
 def write_faq_kb(folder: Path, chunks: int) -> None:
-    """FAQ YAML files whose entries hold about `chunks` chunks (question + phrasings + answer)."""
+    """FAQ YAML files whose entries hold about `chunks` chunks (question + phrasings + answer).
+
+    `faq.yaml` has one entry per CLINC150 intent (so CLINC150 questions stay answerable), with
+    up to all 100 training phrasings each: at most about 15,000 chunks. Beyond that,
+    `catalogue.yaml` adds product entries of a made-up shop (catalogue_entries) up to `chunks`.
+    """
     by_intent: dict[str, list[str]] = {}
     for text, intent in clinc()["train"]:
         by_intent.setdefault(intent, []).append(text)
     per_entry = max(2, chunks // len(by_intent))  # phrasings + 1 answer chunk per entry
     entries = []
+    written = 0
     for intent, texts in sorted(by_intent.items()):
         phrasings = texts[: per_entry - 1]
         entries.append(
@@ -61,8 +69,78 @@ def write_faq_kb(folder: Path, chunks: int) -> None:
                 "answer": f"Here is what we can tell you about {intent.replace('_', ' ')}.",
             }
         )
+        # As the FAQ loader counts them: repeated phrasings (ignoring case) index once.
+        written += 1 + len({" ".join(p.split()).casefold() for p in phrasings})
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "faq.yaml").write_text(yaml.safe_dump({"faqs": entries}, allow_unicode=True))
+    if per_entry - 1 > max(len(texts) for texts in by_intent.values()):  # CLINC150 ran out
+        catalogue = catalogue_entries(chunks - written)
+        (folder / "catalogue.yaml").write_text(yaml.safe_dump({"faqs": catalogue}))
+
+
+CATALOGUE_ITEMS = (
+    "pandan chiffon cake", "kaya toast set", "durian puff", "pineapple tart", "ondeh-ondeh",
+    "kueh lapis", "curry puff", "egg tart", "butter croissant", "sourdough loaf",
+    "banana walnut loaf", "red bean bun", "char siew bao", "kopi gao", "teh tarik",
+    "milo dinosaur", "fudge brownie", "lemon tart", "burnt cheesecake", "chocolate chip cookies",
+    "matcha roll cake", "ang ku kueh", "nasi lemak bento", "laksa bowl", "sambal prawn bun",
+    "otah bun", "coconut tart", "salted egg croissant", "black sesame bun", "gula melaka cake",
+    "rainbow kueh", "pulut hitam", "orange chiffon", "hokkaido milk bread", "tuna puff",
+    "chicken pie", "walnut cookies", "almond florentines", "mooncake", "love letters",
+)  # fmt: skip
+CATALOGUE_OPTIONS = (
+    "6-inch", "8-inch", "box of 6", "box of 12", "party tray of 30", "less sweet", "eggless",
+    "gluten-free", "vegan", "halal-certified", "with extra kaya", "gift-wrapped",
+    "corporate order", "Hari Raya hamper", "Chinese New Year box", "Deepavali set",
+    "birthday pack", "same-day delivery", "self-collection", "frozen, bake at home",
+    "mini size", "family size", "sugar-free", "with a handwritten card", "wedding favour",
+)  # fmt: skip
+CATALOGUE_OUTLETS = (
+    "Tampines", "Jurong East", "Bishan", "Toa Payoh", "Ang Mo Kio", "Bedok", "Punggol",
+    "Sengkang", "Woodlands", "Yishun", "Clementi", "Bukit Timah", "Orchard", "Tiong Bahru",
+    "Katong", "Serangoon", "Hougang", "Pasir Ris", "Queenstown", "Novena", "Bugis", "Chinatown",
+    "Marine Parade", "Boon Lay", "Choa Chu Kang", "Bukit Batok", "Holland Village", "Kallang",
+    "Geylang", "Paya Lebar",
+)  # fmt: skip
+CATALOGUE_PHRASINGS = (
+    "Do you have the {item} ({option}) at {outlet}?",
+    "Can I get {item}, {option}, from your {outlet} outlet?",
+    "How much is the {item} ({option}) at the {outlet} branch?",
+    "Is {item} in {option} sold at {outlet}?",
+    "Where in {outlet} can I buy your {item}, {option}?",
+    "{outlet} outlet: {item} ({option}) available today?",
+)
+
+
+def catalogue_entries(chunks: int) -> list[dict[str, Any]]:
+    """Made-up shop entries (item x option x outlet, 3 phrasings + answer) of `chunks` chunks.
+
+    Distinct, varied FAQ entries about things CLINC150 never asks: they make the index big
+    (more to search, more near neighbours) without taking the CLINC150 questions' answers.
+    """
+    entries: list[dict[str, Any]] = []
+    combos = itertools.product(CATALOGUE_OUTLETS, CATALOGUE_OPTIONS, CATALOGUE_ITEMS)
+    left = chunks
+    for n, (outlet, option, item) in enumerate(combos):
+        if left < 2:
+            break
+        size = min(4, left)  # 3 phrasings and the answer, fewer for the last entry
+        templates = [CATALOGUE_PHRASINGS[(n + k) % len(CATALOGUE_PHRASINGS)] for k in range(3)]
+        phrasings = [t.format(item=item, option=option, outlet=outlet) for t in templates]
+        price = 2 + (n * 37 % 480) / 10
+        entries.append(
+            {
+                "id": f"item-{n:06d}",
+                "question": phrasings[0],
+                "alternatives": phrasings[1 : size - 1],
+                "answer": f"Our {outlet} outlet has the {item} ({option}) at S${price:.2f}; "
+                f"order before {10 + n % 8}:00 to collect it the same day.",
+            }
+        )
+        left -= size
+    if left >= 2:
+        raise ValueError(f"the catalogue holds {chunks - left:,} chunks at most")
+    return entries
 
 
 def write_passage_kb(folder: Path) -> None:

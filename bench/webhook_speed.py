@@ -257,8 +257,10 @@ class Server:
     logs: dict[str, Path] = field(default_factory=dict)
 
     def pids(self) -> dict[str, list[int]]:
-        """Root pids by process group: serve, worker, postgres, valkey."""
-        groups: dict[str, list[int]] = {name: [p.pid] for name, p in self.procs.items()}
+        """Root pids by process group: serve, worker ("worker-2" too), postgres, valkey."""
+        groups: dict[str, list[int]] = {}
+        for name, proc in self.procs.items():
+            groups.setdefault(name.split("-", 1)[0], []).append(proc.pid)
         groups["postgres"] = _pid_in(self.services_dir / "postgres" / "postmaster.pid")
         groups["valkey"] = _pid_in(self.services_dir / "valkey" / "valkey.pid")
         return groups
@@ -479,14 +481,18 @@ class Run:
     left: list[str] = field(default_factory=list)  # processes still running after the stop
 
 
+Waiter = Callable[[RecordingTelegramAPI, Sequence[Post]], Coroutine[Any, Any, bool]]
+
+
 async def measured(
     server: Server,
     name: str,
     offered: str,
     send: Coroutine[Any, Any, list[Post]],
     api: RecordingTelegramAPI,
+    wait: Waiter = wait_for_replies,
 ) -> Phase:
-    """Run `send` (a coroutine giving posts), then wait for the replies; CPU over both."""
+    """Run `send` (a coroutine giving posts), then `wait` for the replies; CPU over both."""
     # A full collection of this process's heap takes about 300 ms, which would count as the
     # bot's latency: no collection during a phase (a few thousand requests need little memory).
     gc.collect()
@@ -498,7 +504,7 @@ async def measured(
         began = time.monotonic()
         posts: list[Post] = await send
         sent = time.monotonic()
-        if not await wait_for_replies(api, posts):
+        if not await wait(api, posts):
             print(f"  {name}: not every reply arrived within {DRAIN_TIMEOUT:.0f} s", flush=True)
         elapsed = time.monotonic() - began
     finally:
@@ -511,6 +517,29 @@ async def measured(
     phase.busy = ours / elapsed
     phase.others = max(0.0, machine - ours) / elapsed
     return phase
+
+
+async def measured_quietly(
+    server: Server,
+    name: str,
+    offered: str,
+    send: Callable[[], Coroutine[Any, Any, list[Post]]],
+    api: RecordingTelegramAPI,
+    wait: Waiter = wait_for_replies,
+) -> list[Phase]:
+    """measured(), tried again while other processes used NOISY_CORES or more; every try.
+
+    After a noisy try it waits until the machine is quiet, then sends anew (NOISY_RETRIES more
+    tries at most). The last try is the one kept; the others' POSTs count for correctness.
+    """
+    tries = [await measured(server, name, offered, send(), api, wait)]
+    for _ in range(NOISY_RETRIES):
+        if tries[-1].others < NOISY_CORES:
+            break
+        print(f"  others used {tries[-1].others:.2f} cores: once more", flush=True)
+        await wait_until_quiet(server)
+        tries.append(await measured(server, name, offered, send(), api, wait))
+    return tries
 
 
 async def run_once(
@@ -546,7 +575,8 @@ async def run_once(
             print(f"  past {len(questions):,} distinct questions: repeats from here", flush=True)
         return list(itertools.islice(texts, n))
 
-    async with RecordingTelegramAPI() as api:
+    api = RecordingTelegramAPI()  # `as api` would be typed as the base class
+    async with api:
         env = server_env(data_dir, kb, port, api.base_url, int8, extra_env)
         client = WebhookClient(port, first_chat, connections=100)
         phases: list[Phase] = []
@@ -604,16 +634,9 @@ async def run_once(
                 ),
             ]
             for phase_name, offered, send in plan:
-                phase = await measured(server, phase_name, offered, send(), api)
-                everything += phase.posts
-                for _ in range(NOISY_RETRIES):
-                    if phase.others < NOISY_CORES:
-                        break
-                    print(f"  others used {phase.others:.2f} cores: once more", flush=True)
-                    await wait_until_quiet(server)
-                    phase = await measured(server, phase_name, offered, send(), api)
-                    everything += phase.posts
-                phases.append(phase)
+                tries = await measured_quietly(server, phase_name, offered, send, api)
+                everything += [post for phase in tries for post in phase.posts]
+                phases.append(tries[-1])
                 row = ack_row if phase_name == "ack" else functools.partial(e2e_row, api=api)
                 print("  " + row(model, layout, phases[-1]), flush=True)
             await asyncio.sleep(3.0)  # time for a duplicate reply to show up
