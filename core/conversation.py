@@ -171,7 +171,8 @@ class ConversationCore:
                 timing = self._notices.timing(message.received_at, language)
                 due_at = timing.due_at
                 lead = self._greetings.sorry(composition.reason, language)
-                text = " ".join(t for t in (composition.text, lead, timing.notice) if t)
+                notice = " ".join(t for t in (lead, timing.notice) if t)
+                text = "\n\n".join(t for t in (composition.text, notice) if t)
                 composition = replace(composition, text=text)
             reply = Reply(
                 conversation_id=record.conversation_id,
@@ -297,13 +298,22 @@ class ConversationCore:
             return Composition("", escalate=True, reason="asked_for_human"), 1.0
         if not message.text:
             return Composition(text=_text_only(message, language)), 1.0
-        trigger = self._policy.trigger(message.text) if message.choice_entry_id is None else None
-        if trigger is not None:
-            return Composition("", escalate=True, reason=trigger), 1.0
+        picked = message.choice_entry_id is not None
+        urgent = None if picked else self._policy.urgent(message.text)
+        if urgent is not None:
+            return Composition("", escalate=True, reason=urgent), 1.0
+        keyword = None if picked else self._policy.keyword(message.text)
         ranking = await self._retrieval.retrieve(message.text)
         ranking = _prefer_choice(ranking, message.choice_entry_id)
         request = ComposeRequest(message.text, ranking, history, profile, language)
         composition = await self._composer.compose(request)
+        if keyword is not None:
+            # The answer, when the knowledge base has one, comes before the handoff notice.
+            answered = composition.source_entry_ids and not composition.escalate
+            text = composition.text if answered else ""
+            return replace(composition, text=text, escalate=True, reason=keyword, choices=()), (
+                ranking.confidence
+            )
         if composition.reason == "no_answer":
             # Ask once more before calling a person; the second miss in a row hands over.
             if record.misses_in_a_row == 0:

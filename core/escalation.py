@@ -35,11 +35,23 @@ class EscalationPolicy:
         return cls(tuple(k.strip().lower() for k in keywords if k.strip()))
 
     def trigger(self, text: str) -> str | None:
-        """The reason this message needs a person, or None."""
+        """The reason this message needs a person, or None (urgent reasons before keywords)."""
+        return self.urgent(text) or self.keyword(text)
+
+    def keyword(self, text: str) -> str | None:
+        """'keyword:<word>' when the message names a configured keyword, else None.
+
+        A keyword asks for a person but does not stop the bot answering first: the caller
+        answers from the knowledge base when it can, then hands over.
+        """
         lowered = text.lower()
         for keyword in self.keywords:
             if re.search(rf"(?<!\w){re.escape(keyword)}(?!\w)", lowered):
                 return f"keyword:{keyword}"
+        return None
+
+    def urgent(self, text: str) -> str | None:
+        """'complaint' or 'angry_tone' when the message needs a person at once, else None."""
         if _COMPLAINT.search(text):
             return "complaint"
         letters = [c for c in text if c.isalpha() and c.isascii()]

@@ -76,19 +76,48 @@ async def test_an_unknown_question_asks_again_then_hands_over_on_the_second_miss
     assert store.escalations == [(second.conversation_id, "no_answer_twice")]
 
 
-async def test_complaints_and_configured_keywords_hand_over_at_once() -> None:
+async def test_complaints_hand_over_at_once_without_asking_the_knowledge_base() -> None:
     store, memory = FakeStore(), FakeMemory()
     retrieval = FakeRetrieval(ranking(0.9, ("hours-sat", "Sat 9-1")))
     core = ConversationCore(
         store, memory, retrieval, OfflineComposer(Thresholds(0.6, 0.3)), Greetings("Kopi Co"),
         policy=EscalationPolicy.from_keywords(["refund", "allergy"]),
     )  # fmt: skip
-    refund = await core.handle(message("I want a refund for my cake", provider_id="k1"))
     angry = await core.handle(message("This is the worst service ever", provider_id="k2"))
-    assert refund is not None and refund.escalate and refund.reason == "keyword:refund"
+    refund_angry = await core.handle(message("worst cake, I want a refund", provider_id="k3"))
     assert angry is not None and angry.reason == "complaint"
     assert angry.text.startswith("I'm sorry about this.")
-    assert retrieval.questions == []  # neither went to the knowledge base
+    assert refund_angry is not None and refund_angry.reason == "complaint"
+    assert retrieval.questions == []
+
+
+async def test_a_keyword_gets_the_answer_first_then_the_handoff_notice() -> None:
+    store, memory = FakeStore(), FakeMemory()
+    retrieval = FakeRetrieval(ranking(0.9, ("refund-timing", "Refunds take 5 working days.")))
+    core = ConversationCore(
+        store, memory, retrieval, OfflineComposer(Thresholds(0.6, 0.3)), Greetings("Kopi Co"),
+        policy=EscalationPolicy.from_keywords(["refund", "allergy"]),
+    )  # fmt: skip
+    reply = await core.handle(message("how long refund take", provider_id="k1"))
+    assert reply is not None and reply.escalate and reply.reason == "keyword:refund"
+    answer, notice = reply.text.split("\n\n")
+    assert answer == "Refunds take 5 working days."
+    assert "member of our team" in notice
+    assert reply.source_entry_ids == ("refund-timing",)
+    assert store.escalations == [(reply.conversation_id, "keyword:refund")]
+
+
+async def test_a_keyword_the_knowledge_base_cannot_answer_hands_over_at_once() -> None:
+    store, memory = FakeStore(), FakeMemory()
+    retrieval = FakeRetrieval(ranking(0.1, ("hours-sat", "Sat 9-1")))
+    core = ConversationCore(
+        store, memory, retrieval, OfflineComposer(Thresholds(0.6, 0.3)), Greetings("Kopi Co"),
+        policy=EscalationPolicy.from_keywords(["refund", "allergy"]),
+    )  # fmt: skip
+    reply = await core.handle(message("refund my deposit for the hall booking", provider_id="k1"))
+    assert reply is not None and reply.escalate and reply.reason == "keyword:refund"
+    assert "Sat 9-1" not in reply.text and "member of our team" in reply.text
+    assert reply.source_entry_ids == ()
 
 
 async def test_after_hours_the_handoff_is_due_at_the_next_opening() -> None:

@@ -1,0 +1,1 @@
+"""Word lists the core reads as package data (the glossary)."""
