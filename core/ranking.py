@@ -31,6 +31,8 @@ class Ranking:
     entries: tuple[RankedEntry, ...]
     confidence: float
     margin: float = math.inf
+    language: str = "en"
+    """The language the question was searched in: thresholds may differ by language."""
 
     @property
     def top(self) -> RankedEntry | None:
@@ -44,6 +46,9 @@ class RankingParams:
 
     sparse_weight: float = 0.05
     chunks_averaged: int = 2
+    confidence_sparse_weight: float | None = None
+    """The BM25 bonus counted in the confidence; None: sparse_weight. A larger sparse_weight
+    can sharpen the order while the confidence keeps the scale thresholds were chosen on."""
 
 
 def rank_entries(dense: Sequence[Hit], sparse: Sequence[Hit], params: RankingParams) -> Ranking:
@@ -63,16 +68,21 @@ def rank_entries(dense: Sequence[Hit], sparse: Sequence[Hit], params: RankingPar
             best.setdefault(entry, hit.chunk)
     bm25_top = max(bm25.values(), default=0.0)
     ranked = []
+    keyword_share = {}
     for entry, chunk in best.items():
         # A document section is one chunk: averaging it with the floor would punish it.
         take = 1 if chunk.kind is ChunkKind.PASSAGE else params.chunks_averaged
         top_sims = (sims.get(entry, []) + [floor] * take)[:take]
         score = sum(top_sims) / take
-        if bm25_top > 0:
-            score += params.sparse_weight * bm25.get(entry, 0.0) / bm25_top
+        keyword_share[entry] = bm25.get(entry, 0.0) / bm25_top if bm25_top > 0 else 0.0
+        score += params.sparse_weight * keyword_share[entry]
         ranked.append(RankedEntry(entry_id=entry, score=score, best=chunk))
     ranked.sort(key=lambda e: (-e.score, e.entry_id))
     if not ranked:
         return Ranking((), 0.0)
     margin = ranked[0].score - ranked[1].score if len(ranked) > 1 else math.inf
-    return Ranking(tuple(ranked), ranked[0].score, margin)
+    confidence = ranked[0].score
+    if params.confidence_sparse_weight is not None:
+        extra = params.sparse_weight - params.confidence_sparse_weight
+        confidence -= extra * keyword_share[ranked[0].entry_id]
+    return Ranking(tuple(ranked), confidence, margin)

@@ -6,14 +6,25 @@ import asyncio
 import contextlib
 from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from core.day_check import check_days
+from core.dual_embedding import Scale, WeightedEmbedder
 from core.embedding import Embedder, Vectors
+from core.knowledge import Chunk
+from core.language import Language, LanguageDetector
 from core.ranking import Ranking, RankingParams, rank_entries
+from core.search_question import SearchQuestion, search_question
 from core.sparse import query_vector
-from core.vector_index import IndexQuery, VectorIndex
+from core.vector_index import Hit, IndexQuery, SearchResult, VectorIndex
 
 Vector = Vectors  # one row of an embedding matrix
+CROSS_LINGUAL_RANKING = RankingParams(sparse_weight=0.2, confidence_sparse_weight=0.05)
+"""For questions in another language than the knowledge: their keywords are the glossary's
+English words, chosen for this purpose, so they weigh more in the order (0.2 against 0.05: more
+right entries on top in the dev set, bench/QUALITY.md) but not in the confidence, which keeps
+the scale the thresholds were calibrated on."""
+_SAME = Scale()
 
 
 @dataclass(slots=True)
@@ -35,13 +46,15 @@ class Retriever:
         limit: int = 20,
         max_batch: int = 64,
         cache_size: int = 10_000,
+        detector: LanguageDetector | None = None,
     ) -> None:
         self._embedder = embedder
+        self._detector = detector
         self._index = index
         self._params = params or RankingParams()
         self._limit = limit
         self._max_batch = max_batch
-        self._vectors: OrderedDict[str, Vector] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, float], tuple[Vector, Scale]] = OrderedDict()
         self._cache_size = cache_size
         self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
@@ -54,9 +67,15 @@ class Retriever:
         await self._queue.put(_Pending(text, future))
         return await future
 
-    async def retrieve_many(self, texts: Sequence[str]) -> list[Ranking]:
-        """Rank entries for many questions in one batch (evaluation, benchmarks)."""
-        return await self._process(list(texts))
+    async def retrieve_many(
+        self, texts: Sequence[str], leave_out: Sequence[Chunk | None] = ()
+    ) -> list[Ranking]:
+        """Rank entries for many questions in one batch (evaluation, calibration).
+
+        leave_out[i], when given, is a chunk the i-th question must not find: calibration asks
+        an FAQ phrasing as a question and leaves the phrasing itself out of the knowledge.
+        """
+        return await self._process(list(texts), list(leave_out))
 
     async def _run(self) -> None:
         """Drain whatever is queued, answer it as one batch, repeat."""
@@ -78,26 +97,37 @@ class Retriever:
                 if not pending.future.done():
                     pending.future.set_result(ranking)
 
-    async def _process(self, texts: list[str]) -> list[Ranking]:
+    async def _process(
+        self, texts: list[str], leave_out: list[Chunk | None] | None = None
+    ) -> list[Ranking]:
         """Embed, search and rank a batch of questions."""
-        vectors = await self._embed(texts)
+        questions = [search_question(text, self._detector) for text in texts]
+        embedded = await self._embed(questions)
         queries = [
-            IndexQuery(dense=vector, sparse=query_vector(text))
-            for text, vector in zip(texts, vectors, strict=True)
+            IndexQuery(dense=vector, sparse=query_vector(question.text))
+            for question, (vector, _) in zip(questions, embedded, strict=True)
         ]
         results = await self._index.search_batch(queries, limit=self._limit)
-        return [
-            rank_entries(result.dense_hits, result.sparse_hits, self._params) for result in results
-        ]
+        left_out = leave_out or [None] * len(texts)
+        rankings = []
+        for question, (_, scale), result, skip in zip(
+            questions, embedded, results, left_out, strict=True
+        ):
+            dense = [h for h in _rescaled(result, scale) if h.chunk != skip]
+            sparse = [h for h in result.sparse_hits if h.chunk != skip]
+            english = question.language is Language.EN
+            params = self._params if english else CROSS_LINGUAL_RANKING
+            ranking = check_days(question.text, rank_entries(dense, sparse, params))
+            rankings.append(replace(ranking, language=question.language.value))
+        return rankings
 
-    async def _embed(self, texts: list[str]) -> list[Vector]:
+    async def _embed(self, questions: list[SearchQuestion]) -> list[tuple[Vector, Scale]]:
         """Embed questions, reusing vectors of questions asked before (customers repeat a lot)."""
-        keys = [" ".join(text.split()) for text in texts]
+        keys = [(" ".join(q.text.split()), q.english_weight) for q in questions]
         missing = list(dict.fromkeys(k for k in keys if k not in self._vectors))
         if missing:
-            fresh = await self._embedder.embed_queries(missing)
-            for key, vector in zip(missing, fresh, strict=True):
-                self._vectors[key] = vector
+            for key, embedded in zip(missing, await self._embed_new(missing), strict=True):
+                self._vectors[key] = embedded
         vectors = []
         for key in keys:
             self._vectors.move_to_end(key)
@@ -106,9 +136,24 @@ class Retriever:
             self._vectors.popitem(last=False)
         return vectors
 
+    async def _embed_new(self, keys: list[tuple[str, float]]) -> list[tuple[Vector, Scale]]:
+        """Embed questions not seen before, weighted between two models when there are two."""
+        texts = [text for text, _ in keys]
+        if isinstance(self._embedder, WeightedEmbedder):
+            vectors, scales = await self._embedder.embed_weighted(texts, [w for _, w in keys])
+            return list(zip(vectors, scales, strict=True))
+        return [(vector, _SAME) for vector in await self._embedder.embed_queries(texts)]
+
     async def close(self) -> None:
         """Stop the batcher task."""
         if self._worker is not None:
             self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._worker
+
+
+def _rescaled(result: SearchResult, scale: Scale) -> list[Hit]:
+    """Dense hits with their scores on the weighted-cosine scale."""
+    if scale == _SAME:
+        return result.dense_hits
+    return [Hit(hit.chunk, scale.apply(hit.score)) for hit in result.dense_hits]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import structlog
 
+from core.dual_embedding import WeightedEmbedder
 from core.embedding import Embedder, Vectors
 from core.knowledge import Chunk, ChunkKind, Document
 from core.sparse import document_vector
@@ -185,10 +186,23 @@ class Ingestor:
         return await self._catalog.delete_document(key)
 
 
+def question_kinds(embedder: Embedder) -> frozenset[ChunkKind]:
+    """Chunk kinds this embedder embeds as questions.
+
+    With both models, E5 reads a question in Chinese, Malay or Tamil closer to the English FAQ
+    phrasings when those are embedded as questions too ("query: " on both sides), and MiniLM
+    embeds both sides alike (bench/QUALITY.md).
+    """
+    if isinstance(embedder, WeightedEmbedder):
+        return frozenset({ChunkKind.FAQ_QUESTION})
+    return QUESTION_KINDS
+
+
 async def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> Vectors:
-    """Embed chunks in order: QUESTION_KINDS as questions, the rest as documents."""
-    questions = [n for n, c in enumerate(chunks) if c.kind in QUESTION_KINDS]
-    documents = [n for n, c in enumerate(chunks) if c.kind not in QUESTION_KINDS]
+    """Embed chunks in order: question kinds (question_kinds) as questions, the rest as documents."""
+    kinds = question_kinds(embedder)
+    questions = [n for n, c in enumerate(chunks) if c.kind in kinds]
+    documents = [n for n, c in enumerate(chunks) if c.kind not in kinds]
     vectors: Vectors = np.zeros((len(chunks), embedder.dimension), dtype=np.float32)
     if questions:
         vectors[questions] = await embedder.embed_queries([chunks[n].text for n in questions])

@@ -61,6 +61,8 @@ def test_secret_repr_hides_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_thresholds_follow_the_model_unless_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings().thresholds == (0.48, 0.43)
+    monkeypatch.setenv("EMBEDDING_MODEL", "all-MiniLM-L6-v2")
     assert load_settings().thresholds == (0.64, 0.59)
     monkeypatch.setenv("EMBEDDING_INT8", "true")
     assert load_settings().thresholds == (0.595, 0.545)
@@ -70,7 +72,7 @@ def test_thresholds_follow_the_model_unless_set(monkeypatch: pytest.MonkeyPatch)
 
 def test_empty_threshold_in_env_file_means_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANSWER_THRESHOLD", "")
-    assert load_settings().thresholds[0] == 0.64
+    assert load_settings().thresholds[0] == 0.48
 
 
 def test_env_example_copied_to_env_loads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

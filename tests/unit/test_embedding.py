@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from bot.config import DEFAULT_THRESHOLDS, ConfigError, load_settings
-from core.embedding import E5_SMALL, MINILM, E5Embedder, Vectors, load_embedder
+from core.embedding import DUAL, E5_SMALL, MINILM, E5Embedder, Vectors, load_embedder
 from core.knowledge import ChunkKind
 from core.retrieval import Retriever
 from core.vector_index import (
@@ -72,10 +72,10 @@ class NoHitsIndex:
     async def close(self) -> None: ...
 
 
-def test_the_default_model_is_minilm_with_its_thresholds() -> None:
+def test_the_default_is_both_models_with_their_thresholds() -> None:
     settings = load_settings()
-    assert settings.embedding_model == MINILM
-    assert (*settings.thresholds, settings.answer_margin) == DEFAULT_THRESHOLDS[(MINILM, False)]
+    assert settings.embedding_model == DUAL
+    assert (*settings.thresholds, settings.answer_margin) == DEFAULT_THRESHOLDS[(DUAL, False)]
     assert settings.answer_margin == 0.02
 
 
