@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.doctor import render, run_checks
+from bot.knowledge_calibration import describe_thresholds
 from bot.logs import configure_logging
 from bot.privacy_cli import privacy_app
 from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
@@ -257,6 +258,7 @@ async def _ingest_sample_if_empty(services: Services) -> None:
     typer.echo(f"First run: loading the knowledge base from {path} ...", err=True)
     report = await _ingest_with_progress(services, [path])
     _print_report(report)
+    await services.calibrate()
 
 
 async def _ingest_with_progress(services: Services, paths: list[Path]) -> IngestReport:
@@ -295,7 +297,11 @@ def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders
 
     async def main() -> IngestReport:
         async with Services(settings) as services:
-            return await _ingest_with_progress(services, paths)
+            report = await _ingest_with_progress(services, paths)
+            if report.added or report.updated:
+                typer.echo("Calibrating the answer thresholds ...", err=True)
+                await services.calibrate()
+            return report
 
     report = _run(main, in_use=STOP_BOT_FOR_KB)
     _print_report(report)
@@ -336,10 +342,35 @@ def kb_remove(
                 else:
                     typer.echo(f"not in the knowledge base: {path}", err=True)
                     unknown += 1
+            if unknown < len(paths) and await services.storage.store.list_documents():
+                await services.calibrate()
         return unknown
 
     if _run(main, in_use=STOP_BOT_FOR_KB):
         raise typer.Exit(1)
+
+
+@kb_app.command("calibrate")
+def kb_calibrate() -> None:
+    """Choose the answer thresholds for this knowledge base again and say why."""
+    settings = _settings()
+
+    async def main() -> None:
+        async with Services(settings) as services:
+            if not await services.storage.store.list_documents():
+                typer.echo("The knowledge base is empty. Add files with: bot kb ingest PATH")
+                raise typer.Exit(1)
+            calibration = await services.calibrate(force=True)
+            typer.echo(calibration.explain())
+            typer.echo("")
+            typer.echo(describe_thresholds(services.thresholds))
+            if settings.answer_threshold is not None or settings.choice_threshold is not None:
+                typer.echo(
+                    "ANSWER_THRESHOLD or CHOICE_THRESHOLD is set: the settings are used, "
+                    "not the calibration."
+                )
+
+    _run(main, in_use=STOP_BOT_FOR_KB)
 
 
 def main() -> None:

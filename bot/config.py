@@ -27,7 +27,8 @@ DEFAULT_THRESHOLDS: dict[tuple[str, bool], tuple[float, float, float]] = {
 }
 """(model, int8) -> answer threshold, choice threshold and answer margin, chosen on CLINC150
 val (bench/RESULTS.md); the two models together: what calibration chose for the sample
-knowledge base (bench/QUALITY.md), used until a knowledge base calibrates its own. A local model folder gets MiniLM's. E5's cosines sit higher and about
+knowledge base (bench/QUALITY.md), used until a knowledge base calibrates its own. A local
+model folder gets MiniLM's. E5's cosines sit higher and about
 five times closer together, so its margin and its gap to the choices are smaller too."""
 DEFAULT_LANGUAGE_THRESHOLDS: dict[str, dict[str, float]] = {
     DUAL: {"zh": 0.32, "ms": 0.40, "ta": 0.38},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
@@ -14,10 +14,12 @@ import structlog
 from openai import AsyncOpenAI
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from bot.config import Settings
+from bot.config import Settings, default_thresholds
 from bot.dead_letters import DeadLetterCopies
 from bot.embedded import EmbeddedServices
+from bot.knowledge_calibration import ensure_calibration
 from bot.webchat_store import WebChatCopies
+from core.calibration import Calibration
 from core.compose import Composer, OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
 from core.data_rights import DataRights
@@ -84,6 +86,7 @@ class Services:
         self.ingestor: Ingestor
         self.summaries: VectorSummaries
         self.rights: DataRights
+        self._offline: OfflineComposer
 
     async def __aenter__(self) -> Services:
         try:
@@ -134,7 +137,8 @@ class Services:
         # Creates the collection, or embeds the knowledge again when the model changed.
         self.ingestor = Ingestor(self.storage.store, index, self.embedder)
         await self.ingestor.open()
-        self.retriever = Retriever(self.embedder, index)
+        detector = await asyncio.to_thread(LanguageDetector)
+        self.retriever = Retriever(self.embedder, index, detector=detector)
         self._stack.push_async_callback(self.retriever.close)
         retention = timedelta(days=s.retention_days)
         # Recent turns must not outlive the retention period; they expire on their own.
@@ -154,7 +158,7 @@ class Services:
             self.summaries,
             policy=EscalationPolicy.from_keywords(s.escalation_keywords.split(",")),
             notices=HandoffNotices(s.calendar),
-            detector=await asyncio.to_thread(LanguageDetector),
+            detector=detector,
             privacy=PrivacyNotice(
                 s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
             ),
@@ -162,6 +166,42 @@ class Services:
         )
         # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
         await self.rights.finish_pending()
+        if await self.storage.store.list_documents():
+            await self.calibrate()
+
+    @property
+    def thresholds(self) -> Thresholds:
+        """The thresholds the offline composer uses now."""
+        return self._offline.thresholds
+
+    async def calibrate(self, force: bool = False) -> Calibration:
+        """Calibrate the thresholds for the knowledge base (again only when it changed).
+
+        Explicit ANSWER_THRESHOLD or CHOICE_THRESHOLD settings win over the calibration.
+        """
+        s = self.settings
+        calibration = await ensure_calibration(
+            self.storage.pool,
+            self.storage.store,
+            self.retriever,
+            self.embedder.name,
+            force=force,
+        )
+        if s.answer_threshold is None and s.choice_threshold is None:
+            self._offline.thresholds = calibration.apply(self._base_thresholds())
+        return calibration
+
+    def _base_thresholds(self) -> Thresholds:
+        """The model's validated thresholds with the settings' answer margin and overrides."""
+        s = self.settings
+        answer, choice = s.thresholds
+        base = default_thresholds(s.embedding_model, s.embedding_int8)
+        # A stricter or looser English threshold moves the other languages' along with it.
+        shift = answer - base.answer
+        by_language = {k: (a + shift, c + shift) for k, (a, c) in base.by_language.items()}
+        return replace(
+            base, answer=answer, choice=choice, margin=s.answer_margin, by_language=by_language
+        )
 
     def data_rights(
         self, memory: RedisMemory | None = None, summaries: VectorSummaries | None = None
@@ -198,9 +238,7 @@ class Services:
     def _composer(self) -> Composer:
         """The offline composer, or the LLM one in front of it when a key is configured."""
         s = self.settings
-        answer, choice = s.thresholds
-        thresholds = Thresholds(answer, choice, s.answer_margin)
-        offline = OfflineComposer(thresholds)
+        offline = self._offline = OfflineComposer(self._base_thresholds())
         if not s.llm_enabled or s.openai_api_key is None:
             return offline
         client = AsyncOpenAI(

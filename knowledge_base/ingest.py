@@ -199,7 +199,7 @@ def question_kinds(embedder: Embedder) -> frozenset[ChunkKind]:
 
 
 async def embed_chunks(embedder: Embedder, chunks: Sequence[Chunk]) -> Vectors:
-    """Embed chunks in order: question kinds (question_kinds) as questions, the rest as documents."""
+    """Embed chunks in order: question_kinds as questions, the rest as documents."""
     kinds = question_kinds(embedder)
     questions = [n for n, c in enumerate(chunks) if c.kind in kinds]
     documents = [n for n, c in enumerate(chunks) if c.kind not in kinds]
