@@ -370,15 +370,8 @@ class Settings(BaseSettings):
 
     @property
     def privacy_notice_text(self) -> str | None:
-        """The business's own notice, or the built-in English one when no privacy URL is set."""
-        if self.consent_text:
-            return self.consent_text
-        if self.privacy_url:
-            return None  # ours, translated, with the link
-        return (
-            "Before we start: we keep this conversation to answer you and to improve our "
-            "service. Ask us at any time to see or delete what we keep about you."
-        )
+        """The business's own notice (CONSENT_TEXT); None: ours, in the customer's language."""
+        return self.consent_text or None
 
     @property
     def calendar(self) -> BusinessCalendar:

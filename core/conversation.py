@@ -12,6 +12,7 @@ from core import texts
 from core.compose import Composer, ComposeRequest, Composition
 from core.data_rights import Confirmation, DataRights
 from core.escalation import EscalationPolicy, HandoffNotices
+from core.glossary import english_glosses
 from core.intents import Intent, classify
 from core.language import Language, LanguageDetector, choose_language
 from core.memory import Memory, Turn
@@ -277,6 +278,10 @@ class ConversationCore:
             await self._store.remember_language(record.profile.contact_id, detected.value)
         return choose_language(detected, remembered)
 
+    def _keyword(self, text: str, language: Language) -> str | None:
+        """A configured keyword in the message, or in the English of its glossary words."""
+        return self._policy.keyword(text) or self._policy.keyword(_glossed(text, language))
+
     async def _answer(
         self,
         message: InboundMessage,
@@ -302,7 +307,7 @@ class ConversationCore:
         urgent = None if picked else self._policy.urgent(message.text)
         if urgent is not None:
             return Composition("", escalate=True, reason=urgent), 1.0
-        keyword = None if picked else self._policy.keyword(message.text)
+        keyword = None if picked else self._keyword(message.text, language)
         ranking = await self._retrieval.retrieve(message.text)
         ranking = _prefer_choice(ranking, message.choice_entry_id)
         request = ComposeRequest(message.text, ranking, history, profile, language)
@@ -322,6 +327,11 @@ class ConversationCore:
                 ), ranking.confidence
             return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
         return composition, ranking.confidence
+
+
+def _glossed(text: str, language: Language) -> str:
+    """The English glossary words of a message in another language (keywords are English)."""
+    return " ".join(english_glosses(text, language)) if language is not EN else ""
 
 
 def _data_request(message: InboundMessage, history: tuple[Turn, ...]) -> Intent | str | None:

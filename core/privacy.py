@@ -45,6 +45,8 @@ class PrivacyNotice:
         """The notice in the customer's language, unless the business wrote its own."""
         if self.custom_text:
             return self.custom_text
+        if not self.privacy_url:
+            return texts.text("consent.notice_no_link", language)
         return texts.text("consent.notice", language, privacy_url=self.privacy_url)
 
 

@@ -148,6 +148,18 @@ _CATALOG: dict[str, dict[Language, str]] = {
         TA: "தொடங்குவதற்கு முன்: உங்களுக்குப் பதிலளிக்கவும் எங்கள் சேவையை மேம்படுத்தவும் "
         "இந்த உரையாடலைச் சேமித்து வைக்கிறோம். உங்கள் தரவை நாங்கள் கையாளும் விதம்: {privacy_url}",
     },
+    "consent.notice_no_link": {
+        EN: "Before we start: we keep this conversation to answer you and to improve our "
+        "service. Ask us at any time to see or delete what we keep about you.",
+        ZH: "开始之前：我们会保存这段对话，用于回复您和改进服务。"
+        "您可以随时要求查看或删除我们保存的关于您的资料。",
+        MS: "Sebelum kita mula: kami menyimpan perbualan ini untuk menjawab anda dan "
+        "menambah baik perkhidmatan kami. Anda boleh meminta untuk melihat atau memadam "
+        "data anda yang kami simpan pada bila-bila masa.",
+        TA: "தொடங்குவதற்கு முன்: உங்களுக்குப் பதிலளிக்கவும் எங்கள் சேவையை மேம்படுத்தவும் "
+        "இந்த உரையாடலைச் சேமித்து வைக்கிறோம். நாங்கள் வைத்திருக்கும் உங்கள் தரவைப் பார்க்கவோ "
+        "நீக்கவோ எப்போது வேண்டுமானாலும் கேட்கலாம்.",
+    },
     "consent.ask": {
         EN: "Is that all right? Reply YES to agree or NO if you do not.",
         ZH: "您同意吗？同意请回复 YES，不同意请回复 NO。",

@@ -53,4 +53,5 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     async with Services(settings) as running:
         report = await running.ingestor.ingest([SAMPLE_KB])
         assert not report.failed, report.failed
+        await running.calibrate()  # as `bot chat` does after its first-run ingestion
         yield running
