@@ -49,7 +49,11 @@ sweep: install  ## Every public sample payload and email through the parsers (ne
 screenshots: install  ## Refresh docs/webchat.png from the browser test (needs chromium).
 	UPDATE_SCREENSHOTS=1 $(BIN)/pytest tests/integration/test_webchat_browser.py -q -k screenshot
 
-eval: install  ## Answer quality on the public FAQ sets (needs ../shared/eval).
+eval: install  ## Answer quality: languages, two-part questions, public FAQ sets (needs ../shared/eval).
+	$(BIN)/python bench/language_eval.py
+	$(BIN)/python bench/two_part_eval.py
+	$(BIN)/python bench/language_cost.py
+	$(BIN)/python bench/business_calibration.py
 	$(BIN)/python bench/eval_quality.py
 
 bench: install  ## Speed figures for bench/RESULTS.md.

@@ -19,6 +19,7 @@ from core.memory import Memory, Turn
 from core.messages import ChannelName, Choice, InboundMessage, Reply
 from core.pii import hide_ids
 from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
+from core.question_parts import answer_parts, question_parts
 from core.ranking import Ranking
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -312,6 +313,12 @@ class ConversationCore:
         ranking = _prefer_choice(ranking, message.choice_entry_id)
         request = ComposeRequest(message.text, ranking, history, profile, language)
         composition = await self._composer.compose(request)
+        parts = question_parts(message.text) if not picked else [message.text]
+        if len(parts) > 1:
+            both = await answer_parts(
+                parts, self._retrieval, self._composer, history, profile, language
+            )
+            composition = both or composition
         if keyword is not None:
             # The answer, when the knowledge base has one, comes before the handoff notice.
             answered = composition.source_entry_ids and not composition.escalate

@@ -90,3 +90,22 @@ async def test_a_keyword_question_is_answered_then_handed_over(
         f"{REFUND_TIMING}; card refunds can take 5 to 10 working days "
         f"to appear on your statement.\n\n{texts.text('handoff.open', language)}"
     )
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        pytest.param(
+            "What time do you open on Saturday? Is there parking nearby?",
+            ("6:00 pm", "car park"),
+            id="en",
+        ),
+        pytest.param("你们星期一开吗？可以用PayNow吗？", ("Monday", "PayNow"), id="zh"),
+    ],
+)
+async def test_a_two_part_question_gets_both_answers(
+    services: Services, question: str, expected: tuple[str, str]
+) -> None:
+    reply = await reply_to(services, question)
+    assert len(reply.source_entry_ids) == 2, reply.text
+    assert all(fact in reply.text for fact in expected), reply.text

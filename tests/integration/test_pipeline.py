@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.services import Services
+from core.dual_embedding import DualEmbedder, Scale
 from core.embedding import Vectors
 from core.messages import ChannelName, InboundMessage
 
@@ -192,18 +193,21 @@ async def test_misses_in_a_row_are_counted_and_the_second_hands_over(
 async def test_a_repeated_question_is_not_embedded_again(services: Services) -> None:
     calls: list[int] = []
     embedder = services.embedder
-    original = embedder.embed_queries
+    assert isinstance(embedder, DualEmbedder)  # the default: questions are embedded weighted
+    original = embedder.embed_weighted
 
-    async def counting(texts: Sequence[str]) -> Vectors:
+    async def counting(
+        texts: Sequence[str], weights: Sequence[float]
+    ) -> tuple[Vectors, list[Scale]]:
         calls.append(len(texts))
-        return await original(texts)
+        return await original(texts, weights)
 
-    embedder.embed_queries = counting  # type: ignore[method-assign]
+    embedder.embed_weighted = counting  # type: ignore[method-assign]
     try:
         first = await services.retriever.retrieve("Is parking available nearby?")
         again = await services.retriever.retrieve("  Is parking   available nearby? ")
     finally:
-        embedder.embed_queries = original  # type: ignore[method-assign]
+        embedder.embed_weighted = original  # type: ignore[method-assign]
     assert calls == [1]
     assert first.top == again.top
 
