@@ -75,9 +75,15 @@ def english_glosses(text: str, language: Language) -> list[str]:
     return _phrases(_TAMIL_WORD.findall(text), terms, prefix=True)
 
 
+@functools.cache
+def _longest_chinese_term() -> int:
+    """Length of the longest Chinese glossary word (counted once, not per message)."""
+    return max(map(len, _glossary().get(Language.ZH.value, {"": ""})))
+
+
 def _longest_first(text: str, terms: dict[str, str]) -> list[str]:
     """Scan unsegmented text, taking the longest glossary word at each position."""
-    longest = max(map(len, terms))
+    longest = _longest_chinese_term()
     found: list[str] = []
     position = 0
     while position < len(text):
