@@ -150,14 +150,14 @@ class ConversationCore:
                 ):
                     # Not required: the notice comes with the first answer, and going on agrees.
                     notice = self._privacy.notice(language)
-                    composition = replace(composition, text=f"{notice}\n\n{composition.text}")
+                    composition = replace(composition, text=paragraphs(notice, composition.text))
             if message.ids_masked:
                 warning = texts.text("nric_warning", language)
-                composition = replace(composition, text=f"{warning}\n\n{composition.text}")
+                composition = replace(composition, text=paragraphs(warning, composition.text))
             if too_long:
                 # Only the start was read; say so instead of pretending to answer it all.
                 limit = texts.text("too_long", language, limit=str(MAX_TEXT_CHARS))
-                composition = replace(composition, text=f"{limit}\n\n{composition.text}")
+                composition = replace(composition, text=paragraphs(limit, composition.text))
             if message.attachments_dropped:
                 kept = len(message.attachments)
                 note = texts.text(
@@ -167,15 +167,14 @@ class ConversationCore:
                     limit=str(kept),
                     dropped=str(message.attachments_dropped),
                 )
-                composition = replace(composition, text=f"{composition.text}\n\n{note}")
+                composition = replace(composition, text=paragraphs(composition.text, note))
             due_at = None
             if composition.escalate:
                 timing = self._notices.timing(message.received_at, language)
                 due_at = timing.due_at
                 lead = self._greetings.sorry(composition.reason, language)
                 notice = " ".join(t for t in (lead, timing.notice) if t)
-                text = "\n\n".join(t for t in (composition.text, notice) if t)
-                composition = replace(composition, text=text)
+                composition = replace(composition, text=paragraphs(composition.text, notice))
             reply = Reply(
                 conversation_id=record.conversation_id,
                 text=composition.text,
@@ -399,3 +398,8 @@ def _prefer_choice(ranking: Ranking, entry_id: str | None) -> Ranking:
         return ranking
     rest = tuple(e for e in ranking.entries if e.entry_id != entry_id)
     return Ranking((chosen[0], *rest), confidence=1.0, language=ranking.language)
+
+
+def paragraphs(*parts: str) -> str:
+    """The non-empty parts of a reply, a blank line between them (none left dangling)."""
+    return "\n\n".join(part for part in parts if part)

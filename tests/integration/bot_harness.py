@@ -8,8 +8,11 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
+
 from bot.runtime import Runtime
 from bot.services import Services
+from core.messages import ChannelName
 
 PUBLIC_URL = "https://bot.example.test"
 
@@ -51,3 +54,14 @@ async def wait_for(condition: Callable[[], bool], within: float = 20.0) -> None:
 async def settle(seconds: float = 1.0) -> None:
     """Give workers time to do something they should not (a second reply, say)."""
     await asyncio.sleep(seconds)
+
+
+async def close_handoffs(pool: asyncpg.Pool, channel: ChannelName) -> None:
+    """Close the handoffs a test opened on `channel` without a staff mailbox to send them to,
+    so a later test's dispatcher does not email them first (and staff replies go astray)."""
+    await pool.execute(
+        "UPDATE escalations e SET status = 'closed' FROM conversations c"
+        " WHERE c.id = e.conversation_id AND c.channel = $1"
+        " AND e.status IN ('open', 'queued')",
+        channel.value,
+    )

@@ -8,6 +8,7 @@ keyword ("refund", in English or in the customer's words) answered first and the
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from bot.services import Services
 from core import texts
 from core.language import Language
 from core.messages import ChannelName, InboundMessage, Reply
+from tests.integration.bot_harness import close_handoffs
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
@@ -42,6 +44,12 @@ KEYWORD = [
     pytest.param("refund எத்தனை நாளில் கிடைக்கும்?", Language.TA, id="ta"),
     pytest.param("refund how long take ah", Language.EN, id="singlish"),
 ]
+
+
+@pytest.fixture(autouse=True)
+async def no_handoffs_left_behind(services: Services) -> AsyncIterator[None]:
+    yield
+    await close_handoffs(services.storage.pool, ChannelName.WHATSAPP)
 
 
 def ask(text: str) -> InboundMessage:

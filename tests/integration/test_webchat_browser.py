@@ -154,12 +154,13 @@ async def test_ask_reload_and_ask_for_a_person(bot: Runtime, page: Page) -> None
 
 async def test_quick_replies_are_buttons_that_pick_the_answer(bot: Runtime, page: Page) -> None:
     await page.goto(try_url(bot))
-    await ask(page, "delivery")
-    fee = page.locator(".choices button", has_text="How much is the delivery fee?")
-    await expect(fee).to_be_visible(timeout=WAIT_MS)
-    await fee.click()
+    # Saturday, Sunday and weekday hours differ: a clear case for choices, not a guess.
+    await ask(page, "opening hours")
+    sunday = page.locator(".choices button", has_text="What are your Sunday opening hours?")
+    await expect(sunday).to_be_visible(timeout=WAIT_MS)
+    await sunday.click()
     answers = page.locator(".message.from-bot:not(.welcome) .bubble")
-    await expect(answers.last).to_contain_text("Delivery costs $6.00", timeout=WAIT_MS)
+    await expect(answers.last).to_contain_text("On Sunday we are open", timeout=WAIT_MS)
     await expect(page.locator(".choices button")).to_have_count(0)
 
 
@@ -238,6 +239,6 @@ async def test_screenshot(services: Services, page: Page, tmp_path: Path) -> Non
         await ask(page, SATURDAY)
         answers = page.locator(".message.from-bot:not(.welcome) .bubble")
         await expect(answers.last).to_contain_text("8:00 am", timeout=WAIT_MS)
-        await ask(page, "delivery")
+        await ask(page, "opening hours")
         await expect(page.locator(".choices button")).to_have_count(3, timeout=WAIT_MS)
         await screenshot(page, "webchat.png", tmp_path)

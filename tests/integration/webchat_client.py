@@ -15,6 +15,7 @@ import asyncpg
 
 from bot.runtime import Runtime
 from core.messages import ChannelName, InboundMessage
+from tests.integration.bot_harness import close_handoffs
 
 Frame = dict[str, Any]
 
@@ -105,11 +106,7 @@ async def chat_socket(
 async def close_webchat_handoffs(pool: asyncpg.Pool) -> None:
     """Close the handoffs web chat tests opened without a staff mailbox to send them to, so a
     later test's dispatcher does not email them first."""
-    await pool.execute(
-        "UPDATE escalations e SET status = 'closed' FROM conversations c"
-        " WHERE c.id = e.conversation_id AND c.channel = 'webchat'"
-        " AND e.status IN ('open', 'queued')"
-    )
+    await close_handoffs(pool, ChannelName.WEBCHAT)
 
 
 async def staff_reply(bot: Runtime, visitor: str, text: str) -> None:

@@ -114,10 +114,13 @@ async def test_a_keyword_the_knowledge_base_cannot_answer_hands_over_at_once() -
         store, memory, retrieval, OfflineComposer(Thresholds(0.6, 0.3)), Greetings("Kopi Co"),
         policy=EscalationPolicy.from_keywords(["refund", "allergy"]),
     )  # fmt: skip
-    reply = await core.handle(message("refund my deposit for the hall booking", provider_id="k1"))
+    masked = replace(message("refund my deposit, IC ***** 567D", provider_id="k1"), ids_masked=1)
+    reply = await core.handle(masked)
     assert reply is not None and reply.escalate and reply.reason == "keyword:refund"
     assert "Sat 9-1" not in reply.text and "member of our team" in reply.text
     assert reply.source_entry_ids == ()
+    warning, notice = reply.text.split("\n\n")  # no empty answer left between them
+    assert "NRIC" in warning and "member of our team" in notice
 
 
 async def test_after_hours_the_handoff_is_due_at_the_next_opening() -> None:
