@@ -11,6 +11,7 @@ from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
 from core.pii import hide_ids
+from core.storable import storable_message
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,9 @@ class Ingress:
     async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
         """Queue a message, apply a delivery report, or record why an event is ignored."""
         if isinstance(parsed, InboundMessage):
-            parsed = hide_ids(parsed)  # before the queue: nothing downstream sees the number
+            # Before the queue, once for every channel: nothing downstream sees the number, and
+            # nothing downstream meets a character PostgreSQL or Redis refuses.
+            parsed = hide_ids(storable_message(parsed))
             if self._flood is None:
                 entry_id: str | None = await self._queue.enqueue(parsed)
             else:

@@ -1,4 +1,4 @@
-"""Errors that mean PostgreSQL or Redis is unreachable (restarting, network), not bad input."""
+"""Errors meaning storage is unreachable (try again later), and errors the data itself causes."""
 
 from __future__ import annotations
 
@@ -21,3 +21,11 @@ OUTAGES: tuple[type[BaseException], ...] = (
     asyncpg.InternalClientError,
 )
 """Whatever was being done is tried again later, however long the outage lasts."""
+
+BAD_DATA: tuple[type[BaseException], ...] = (
+    # PostgreSQL refusing the value itself (SQLSTATE class 22: e.g. a NUL character).
+    asyncpg.DataError,
+    # Text no store can encode (lone surrogates).
+    UnicodeError,
+)
+"""Trying again cannot help: the message is set aside at once and the customer told."""

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 import structlog
 from redis.exceptions import RedisError
 
 from bot.delivery import Delivery
 from bot.metrics import Metrics
-from bot.outages import OUTAGES
+from bot.outages import BAD_DATA, OUTAGES
 from bot.queue import Entry, InboundQueue
 from bot.stopping import sleep_or_stop
-from core.messages import InboundMessage, Reply
+from core.messages import ChannelName, InboundMessage, Reply
 
 log = structlog.get_logger(__name__)
 QUEUE_RETRY_FIRST_SECONDS = 0.2
@@ -172,13 +173,38 @@ class Worker:
             log.warning("order_wait_expired", entry=entry.entry_id)
         channel = message.channel.value
         started = time.perf_counter()
-        await self._handle(message)
+        try:
+            await self._handle(message)
+        except BAD_DATA as error:
+            await self._set_aside(entry, message, error)
+            return
         self._metrics.handle_seconds.labels(channel).observe(time.perf_counter() - started)
         if await self._delivery.deliver(message):
             await self._queue.done(entry)
         else:
             # Another worker holds this reply's lease (a redelivered duplicate): let it finish.
             log.info("reply_in_flight_elsewhere", entry=entry.entry_id)
+
+    async def _set_aside(self, entry: Entry, message: InboundMessage, error: BaseException) -> None:
+        """A message retrying cannot fix: tell the customer once, keep it aside, go on at once.
+
+        Retried, it would hold the customer's later messages back for minutes. An outage while
+        replying still leaves the entry pending, to be tried again.
+        """
+        cause = f"{type(error).__name__}: {error}"
+        log.error("entry_unreadable", entry=entry.entry_id, cause=cause)
+        if message.channel is not ChannelName.STAFF and not message.unreadable:
+            # The same message id, so dedupe holds; none of what could not be stored.
+            stand_in = replace(message, text="", display_name=None, attachments=(), unreadable=True)
+            try:
+                await self._handle(stand_in)
+                await self._delivery.deliver(stand_in)
+            except OUTAGES:
+                raise
+            except Exception:
+                log.exception("unreadable_reply_failed", entry=entry.entry_id)
+        self._metrics.dead_letters.inc()
+        await self._queue.dead_letter(entry, cause)
 
     async def _wait_turn(self, entry: Entry) -> bool:
         """Wait until this is the customer's earliest queued entry; False if it took too long."""

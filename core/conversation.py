@@ -21,6 +21,7 @@ from core.pii import hide_ids
 from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.question_parts import answer_parts, question_parts
 from core.ranking import Ranking
+from core.storable import storable_message
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
 
@@ -104,6 +105,8 @@ class ConversationCore:
     async def handle(self, message: InboundMessage) -> Reply | None:
         """Answer a message; None for a duplicate or a conversation a person has taken over."""
         channel = message.channel.value
+        # Channels that skip the queue (the terminal chat) get the same cleaning as the others.
+        message = storable_message(message)
         too_long = len(message.text.strip()) > MAX_TEXT_CHARS
         message = hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS]))
         if message.channel is ChannelName.STAFF:
@@ -292,6 +295,8 @@ class ConversationCore:
         """Small talk and requests for a person first; everything else from the knowledge base."""
         if message.flooding:
             return Composition(texts.text("rate_limited", language)), 1.0
+        if message.unreadable:
+            return Composition(texts.text("unreadable", language)), 1.0
         intent = classify(message.text) if message.choice_entry_id is None else None
         profile = record.profile
         if intent is Intent.GREETING:

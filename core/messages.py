@@ -50,6 +50,8 @@ class InboundMessage:
     """The sender just went over the message rate: answer with a notice, not from knowledge."""
     attachments_dropped: int = 0
     """Attachments over the channel's limit that were not recorded; the reply says so."""
+    unreadable: bool = False
+    """What was sent could not be stored or read (kept aside for staff): say so, nothing else."""
 
     @property
     def correlation_id(self) -> str:

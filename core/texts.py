@@ -284,6 +284,14 @@ _CATALOG: dict[str, dict[Language, str]] = {
         MS: "Anda menghantar mesej terlalu cepat; saya akan menjawab semula sebentar lagi.",
         TA: "நீங்கள் மிக வேகமாகச் செய்திகளை அனுப்புகிறீர்கள்; சிறிது நேரத்தில் மீண்டும் பதிலளிக்கிறேன்.",
     },
+    "unreadable": {
+        EN: "Sorry, I couldn't read your last message. Could you send it again, as plain text?",
+        ZH: "抱歉，我无法读取您的上一条消息。可以用纯文字再发一次吗？",
+        MS: "Maaf, saya tidak dapat membaca mesej anda yang terakhir. Boleh hantar semula "
+        "sebagai teks biasa?",
+        TA: "மன்னிக்கவும், உங்கள் கடைசிச் செய்தியை என்னால் படிக்க முடியவில்லை. அதை வெறும் "
+        "உரையாக மீண்டும் அனுப்ப முடியுமா?",
+    },
     "too_long": {
         EN: "Your message is very long, so I have only read the first {limit} characters. "
         "If I missed something, please send it as a shorter message.",
