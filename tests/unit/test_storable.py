@@ -59,6 +59,13 @@ def _visible(text: str) -> str:
     return unicodedata.normalize("NFC", kept)
 
 
+def _arrived_whole(queued: InboundMessage | None, sent: str) -> None:
+    """Queued, storable, and every visible character of what was sent still there."""
+    assert queued is not None
+    _storable(queued)
+    assert _visible(queued.text) == _visible(sent)
+
+
 def _storable(message: InboundMessage) -> None:
     for value in (message.text, message.external_user_id, message.display_name or ""):
         value.encode("utf-8")  # no lone surrogate
@@ -131,9 +138,7 @@ async def test_any_telegram_text_reaches_the_queue_storable_and_whole(text: str,
         )
     )
     queued = await _queued(parse_update(update, "ShopBot", 1))
-    assert queued is not None
-    _storable(queued)
-    assert _visible(queued.text) == _visible(text)
+    _arrived_whole(queued, text)
 
 
 @PROPERTIES
@@ -145,9 +150,7 @@ async def test_any_whatsapp_body_reaches_the_queue_storable_and_whole(
     assume(_visible(body) and not mask_nric(body)[1])
     form = {"MessageSid": "SM1", "From": "whatsapp:+6591234567", "Body": body}
     queued = await _queued(parse_inbound(form | {"ProfileName": profile}))
-    assert queued is not None
-    _storable(queued)
-    assert _visible(queued.text) == _visible(body)
+    _arrived_whole(queued, body)
 
 
 @PROPERTIES
@@ -156,10 +159,7 @@ async def test_any_whatsapp_body_reaches_the_queue_storable_and_whole(
 async def test_any_web_chat_text_reaches_the_queue_storable_and_whole(text: str) -> None:
     assume(text.strip() and _visible(text) and not mask_nric(text)[1])
     parsed = parse_message("visitor-1", {"id": "client-0001", "text": text}, NOW)
-    queued = await _queued(parsed)
-    assert queued is not None
-    _storable(queued)
-    assert _visible(queued.text) == _visible(text)
+    _arrived_whole(await _queued(parsed), text)
 
 
 @PROPERTIES
