@@ -122,6 +122,9 @@ class Settings(BaseSettings):
     reclaim_after_seconds: float = Field(30.0, gt=0)
     # A reply being sent is held this long; longer than every retry of one send together.
     send_lease_seconds: float = Field(600.0, gt=0)
+    # On SIGTERM/SIGINT, work in hand gets this long; the rest is left for the next process.
+    # Well under Docker's 10 s before it kills.
+    stop_grace_seconds: float = Field(5.0, ge=0, le=60)
 
     telegram_bot_token: SecretStr | None = None
     telegram_mode: Literal["auto", "webhook", "polling"] = "auto"

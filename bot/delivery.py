@@ -14,6 +14,7 @@ from tenacity.wait import wait_random_exponential
 
 from bot.metrics import Metrics
 from bot.outages import OUTAGES
+from bot.stopping import Waits
 from channels.base import ChannelSender, SendError, TemplateSender
 from core.messages import ChannelName, InboundMessage
 from core.outbox import OutboundItem, Outbox
@@ -39,8 +40,11 @@ class Delivery:
         max_backoff_seconds: float = 30.0,
         lease: timedelta = timedelta(minutes=10),
         rounds: int = SEND_ROUNDS,
+        waits: Waits | None = None,
     ) -> None:
         self._rounds = rounds
+        # Between retries a reply is only waiting: a stop cancels it and its lease is released.
+        self._waits = waits or Waits()
         self._outbox = outbox
         self._senders = senders
         self._metrics = metrics
@@ -136,6 +140,7 @@ class Delivery:
             stop=stop_after_attempt(self._attempts),
             wait=wait,
             before_sleep=before_sleep,
+            sleep=self._waits.sleep,
             reraise=True,
         )
         async for attempt in retrying:

@@ -24,6 +24,7 @@ from bot.queue import InboundQueue
 from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
+from bot.stopping import Waits
 from bot.worker import Worker
 from core.messages import InboundMessage, Reply
 from core.outbox import PostgresOutbox
@@ -62,6 +63,8 @@ class Runtime:
         self._kicks: set[asyncio.Task[int]] = set()
         self.port: int | None = None
         self._delivery: Delivery | None = None
+        self.waits = Waits()
+        """Waits (for a customer's turn, between send retries) that a stop cancels at once."""
         self.name = f"{socket.gethostname()}-{os.getpid()}"
         """This process among all bot processes on every machine (workers, scheduled runs)."""
 
@@ -95,7 +98,8 @@ class Runtime:
         routes = self.channels.routes if self._listen else []
         self.app = build_app(routes, self._checks(), self.metrics, self.queue, metrics_key=key)
         self.app.on_shutdown.extend(self.channels.on_shutdown)
-        runner = web.AppRunner(self.app, access_log=None)
+        # Requests still open at a stop get the grace period, not aiohttp's default minute.
+        runner = web.AppRunner(self.app, access_log=None, shutdown_timeout=s.stop_grace_seconds)
         await runner.setup()
         self._stack.push_async_callback(runner.cleanup)
         site = web.TCPSite(runner, s.host, s.port)
@@ -120,6 +124,7 @@ class Runtime:
                 self.channels.senders,
                 self.metrics,
                 lease=timedelta(seconds=self.settings.send_lease_seconds),
+                waits=self.waits,
             )
         return self._delivery
 
@@ -137,6 +142,8 @@ class Runtime:
                 name=f"{base}-{n}",
                 concurrency=s.worker_concurrency,
                 reclaim_after_seconds=s.reclaim_after_seconds,
+                waits=self.waits,
+                stop_grace_seconds=s.stop_grace_seconds,
             )
             for n in range(self._worker_count)
         ]
@@ -145,7 +152,8 @@ class Runtime:
         """Run workers and pollers until `stop` is set; workers finish what they hold."""
         scheduler = self._scheduler()
         scheduler.start()
-        workers = [asyncio.create_task(w.run(stop)) for w in self.workers()]
+        consumers = self.workers()
+        workers = [asyncio.create_task(w.run(stop)) for w in consumers]
         pollers = [asyncio.create_task(p.run(stop)) for p in self.channels.pollers]
         stopped = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(
@@ -156,13 +164,26 @@ class Runtime:
                 log.error("runtime_task_failed", error=repr(task.exception()))
         stop.set()
         stopped.cancel()
+        grace = self.settings.stop_grace_seconds
+        log.info(
+            "stopping",
+            entries_in_hand=sum(w.in_hand for w in consumers),
+            waits_cancelled=self.waits.stop(),
+            handoffs_sending=len(self._kicks),
+            grace_seconds=grace,
+        )
         # A long poll would hold shutdown for its whole timeout; what it fetched is re-fetched.
         for poller in pollers:
             poller.cancel()
-        await asyncio.gather(*workers, *pollers, stopped, return_exceptions=True)
+        # Scheduled jobs are cancelled; a deferred reply taken by one is released, not lost.
         scheduler.shutdown(wait=False)
+        await asyncio.gather(*workers, *pollers, stopped, return_exceptions=True)
         if self._kicks:
-            await asyncio.gather(*self._kicks, return_exceptions=True)
+            # Handoffs not emailed by then stay due: the next process's dispatcher sends them.
+            _, late = await asyncio.wait(set(self._kicks), timeout=grace)
+            for kick in late:
+                kick.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
 
     def _scheduler(self) -> AsyncIOScheduler:
         """Periodic jobs: due handoffs (at opening time too) and idle human conversations."""

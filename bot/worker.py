@@ -14,12 +14,14 @@ from bot.delivery import Delivery
 from bot.metrics import Metrics
 from bot.outages import BAD_DATA, OUTAGES
 from bot.queue import Entry, InboundQueue
-from bot.stopping import sleep_or_stop
+from bot.stopping import Waits, sleep_or_stop
 from core.messages import ChannelName, InboundMessage, Reply
 
 log = structlog.get_logger(__name__)
 QUEUE_RETRY_FIRST_SECONDS = 0.2
 QUEUE_RETRY_MAX_SECONDS = 5.0
+CANCEL_SECONDS = 2.0
+"""How long cancelled entries get to hand back what they hold when the grace period is over."""
 Handler = Callable[[InboundMessage], Awaitable[Reply | None]]
 
 
@@ -37,6 +39,8 @@ class Worker:
         reclaim_after_seconds: float = 30.0,
         max_attempts: int = 5,
         order_wait_seconds: float = 90.0,
+        waits: Waits | None = None,
+        stop_grace_seconds: float = 5.0,
     ) -> None:
         self._queue = queue
         self._handle = handle
@@ -49,6 +53,8 @@ class Worker:
         self._max_attempts = max_attempts
         # Longer than reclaiming takes, so an earlier entry of a dead worker gets its turn first.
         self._order_wait = order_wait_seconds
+        self._waits = waits or Waits()
+        self._grace = stop_grace_seconds
         self._tasks: set[asyncio.Task[None]] = set()
         self._in_hand: set[str] = set()
         # Within this process, one customer's entries chain on each other (see _run_entry):
@@ -61,9 +67,7 @@ class Worker:
         reclaimer = asyncio.create_task(self._reclaim_loop(stop))
         try:
             backoff = QUEUE_RETRY_FIRST_SECONDS
-            while not stop.is_set():
-                await self._slots.acquire()
-                self._slots.release()
+            while await self._slot_free(stop):
                 free = self._free_slots()
                 try:
                     entries = await self._queue.read(self.name, count=free, block_ms=500)
@@ -80,8 +84,44 @@ class Worker:
         finally:
             reclaimer.cancel()
             await asyncio.gather(reclaimer, return_exceptions=True)
-            if self._tasks:
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._finish_in_hand()
+
+    @property
+    def in_hand(self) -> int:
+        """Entries this worker is handling or holding for their turn."""
+        return len(self._tasks)
+
+    async def _finish_in_hand(self) -> None:
+        """Give entries in hand the grace period; leave the rest pending for the next process.
+
+        An entry left pending is reclaimed and answered once: the stored inbound message
+        without a reply is answered again, a stored reply is sent, never written twice.
+        """
+        if not self._tasks:
+            return
+        held = len(self._tasks)
+        _, unfinished = await asyncio.wait(set(self._tasks), timeout=self._grace)
+        for task in unfinished:
+            task.cancel()
+        if unfinished:
+            # Cancelled tasks give their send leases back (shielded); that takes a moment.
+            await asyncio.wait(unfinished, timeout=CANCEL_SECONDS)
+        log.info("worker_stopped", worker=self.name, finished=held - len(unfinished),
+                 left_pending=len(unfinished))  # fmt: skip
+
+    async def _slot_free(self, stop: asyncio.Event) -> bool:
+        """Wait until an entry can be taken; False once asked to stop (even while all are busy)."""
+        if stop.is_set():
+            return False
+        acquire = asyncio.ensure_future(self._slots.acquire())
+        stopped = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({acquire, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        stopped.cancel()
+        if acquire.done() and not acquire.cancelled():
+            self._slots.release()  # only looking: _start takes the slot for each entry
+        else:
+            acquire.cancel()
+        return not stop.is_set()
 
     def _free_slots(self) -> int:
         """How many more entries this worker can take now (at least one)."""
@@ -139,7 +179,8 @@ class Worker:
     async def _run_entry(self, entry: Entry, previous: asyncio.Task[None] | None) -> None:
         """Handle one entry inside its own error boundary."""
         if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
+            async with self._waits.waiting():
+                await asyncio.gather(previous, return_exceptions=True)
         cid = entry.message.correlation_id if entry.message else entry.entry_id
         # Bound in this task's own context: core, outbox and sender log lines all carry it.
         structlog.contextvars.bind_contextvars(cid=cid)
@@ -210,9 +251,10 @@ class Worker:
         """Wait until this is the customer's earliest queued entry; False if it took too long."""
         deadline = time.monotonic() + self._order_wait
         delay = 0.01
-        while not await self._queue.is_next(entry):
-            if time.monotonic() > deadline:
-                return False
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 1.0)
+        async with self._waits.waiting():
+            while not await self._queue.is_next(entry):
+                if time.monotonic() > deadline:
+                    return False
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 1.0)
         return True

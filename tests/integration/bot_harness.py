@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 
 from bot.runtime import Runtime
 from bot.services import Services
-from core.messages import ChannelName
+from core.messages import ChannelName, InboundMessage
 
 PUBLIC_URL = "https://bot.example.test"
 
@@ -64,4 +65,15 @@ async def close_handoffs(pool: asyncpg.Pool, channel: ChannelName) -> None:
         " WHERE c.id = e.conversation_id AND c.channel = $1"
         " AND e.status IN ('open', 'queued')",
         channel.value,
+    )
+
+
+def telegram_message(chat: int, n: int, text: str) -> InboundMessage:
+    """The `n`th message of a Telegram chat, as its webhook would queue it."""
+    return InboundMessage(
+        channel=ChannelName.TELEGRAM,
+        external_user_id=str(chat),
+        provider_message_id=f"{chat}:{n}",
+        text=text,
+        received_at=datetime.now(UTC),
     )

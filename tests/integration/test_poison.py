@@ -6,7 +6,6 @@ import json
 import time
 import uuid
 from dataclasses import replace
-from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -15,22 +14,12 @@ from redis.asyncio import Redis
 
 from bot.queue import DEAD_LETTERS, InboundQueue
 from bot.services import Services
-from core.messages import ChannelName, InboundMessage
+from core.messages import InboundMessage
 from core.store import InboundRecord
-from tests.integration.bot_harness import running_bot, wait_for
+from tests.integration.bot_harness import running_bot, telegram_message, wait_for
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 
 RECLAIM_SECONDS = 30.0
-
-
-def _message(chat: int, n: int, text: str) -> InboundMessage:
-    return InboundMessage(
-        channel=ChannelName.TELEGRAM,
-        external_user_id=str(chat),
-        provider_message_id=f"{chat}:{n}",
-        text=text,
-        received_at=datetime.now(UTC),
-    )
 
 
 async def _dead_letters_of(redis: Redis, chat: int) -> list[dict[bytes, bytes]]:
@@ -63,7 +52,7 @@ async def test_a_poison_message_is_set_aside_and_the_next_ones_are_answered_at_o
     chat = 870_000_000 + uuid.uuid4().int % 1_000_000
     queue = InboundQueue(services.storage.redis)
     poison = replace(
-        _message(chat, 1, "a message the store refuses"), provider_message_id=refusing_store
+        telegram_message(chat, 1, "a message the store refuses"), provider_message_id=refusing_store
     )
     async with running_bot(
         services,
@@ -74,12 +63,12 @@ async def test_a_poison_message_is_set_aside_and_the_next_ones_are_answered_at_o
     ):
         started = time.monotonic()
         await queue.enqueue(poison)
-        await queue.enqueue(_message(chat, 2, "What time do you open on Saturday?"))
-        await queue.enqueue(_message(chat, 3, "Do you deliver?"))
+        await queue.enqueue(telegram_message(chat, 2, "What time do you open on Saturday?"))
+        await queue.enqueue(telegram_message(chat, 3, "Do you deliver?"))
         await wait_for(lambda: len(_texts(telegram_api, chat)) == 3, within=RECLAIM_SECONDS / 2)
         elapsed = time.monotonic() - started
         await queue.enqueue(poison)  # the provider sends it again: not answered twice
-        await queue.enqueue(_message(chat, 4, "Thank you"))
+        await queue.enqueue(telegram_message(chat, 4, "Thank you"))
         await wait_for(lambda: len(_texts(telegram_api, chat)) == 4, within=RECLAIM_SECONDS / 2)
 
     unreadable, saturday, delivery, _thanks = _texts(telegram_api, chat)
@@ -107,7 +96,7 @@ async def test_an_old_entry_with_nul_characters_is_cleaned_and_answered(
         services, telegram_bot_token=SecretStr(TOKEN), telegram_api_url=telegram_api.base_url
     ):
         await InboundQueue(services.storage.redis).enqueue(
-            _message(chat, 1, "What time do you open\x00 on Saturday?")
+            telegram_message(chat, 1, "What time do you open\x00 on Saturday?")
         )
         await wait_for(lambda: len(_texts(telegram_api, chat)) == 1)
     assert "8:00 am" in _texts(telegram_api, chat)[0]

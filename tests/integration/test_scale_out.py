@@ -81,7 +81,7 @@ PROCESSES = (
     ("worker-c", ["worker", "--port", "0"]),
     ("worker-d", ["worker", "--count", "2"]),
 )
-START_UP = timedelta(seconds=90)
+START_UP = timedelta(seconds=150)
 """Room for four processes to load the model and for the questions, before the opening."""
 
 

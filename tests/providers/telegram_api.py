@@ -81,6 +81,8 @@ class FakeTelegramAPI:
         self.port = 0
         self._holds: dict[str, asyncio.Event] = {}
         self.held = asyncio.Event()
+        self.failing_chats: dict[int, int] = {}
+        """Chats every sendMessage to fails with this HTTP status, until removed."""
 
     @property
     def base_url(self) -> str:
@@ -195,6 +197,9 @@ class FakeTelegramAPI:
                 if len(str(button.get("callback_data", "")).encode()) > 64:
                     return _error(400, "Bad Request: BUTTON_DATA_INVALID")
         chat_id = params.get("chat_id")
+        if isinstance(chat_id, int) and chat_id in self.failing_chats:
+            status = self.failing_chats[chat_id]
+            return _error(status, _DESCRIPTIONS.get(status, "Error"))
         chat_type = "private" if isinstance(chat_id, int) and chat_id > 0 else "supergroup"
         message: dict[str, Any] = {
             "message_id": next(self._message_ids),
