@@ -13,6 +13,7 @@ import asyncpg
 from aiohttp import web
 from redis.asyncio import Redis
 from telegram import Bot
+from telegram.error import TelegramError
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
@@ -30,6 +31,7 @@ from bot.handoffs import (
 from bot.ingress import Ingress
 from bot.metrics import Metrics
 from bot.oauth2 import RefreshTokenSource
+from bot.startup_errors import telegram_start_error
 from bot.telegram_polling import OffsetStore, TelegramPoller
 from bot.webchat import TRY_PATH, WebChatConfig, webchat_routes
 from bot.webchat_live import LiveHub
@@ -95,17 +97,24 @@ async def open_channels(
         await _open_webchat(settings, stack, ingress, pool, redis, listen, channels)
     if settings.smtp_enabled:
         _open_email(settings, ingress, pool, redis, listen, channels)
-    elif listen:
-        channels.report.append(
-            "Handoffs are recorded but not emailed: set STAFF_EMAIL, EMAIL_ADDRESS, SMTP_* and "
-            "IMAP_* (see .env.example)"
-        )
+    if listen and (unsent := handoff_mail_notice(settings)):
+        channels.report.append(unsent)
     if set(channels.senders) <= {ChannelName.WEBCHAT}:
         channels.report.append(
             "No messaging channel configured: set TELEGRAM_BOT_TOKEN and/or the TWILIO_* "
             "settings (see .env.example). Web chat and `bot chat` work without any."
         )
     return channels
+
+
+def handoff_mail_notice(settings: Settings) -> str | None:
+    """The start line saying handoffs stay unsent, when no staff address is set."""
+    if settings.staff_email:
+        return None
+    return (
+        "Handoffs are recorded but not emailed: set STAFF_EMAIL, EMAIL_ADDRESS, SMTP_* and "
+        "IMAP_* (see .env.example)"
+    )
 
 
 async def _open_telegram(
@@ -122,7 +131,10 @@ async def _open_telegram(
     assert settings.telegram_bot_token is not None
     token = settings.telegram_bot_token.get_secret_value()
     bot = Bot(token, base_url=settings.telegram_api_url)
-    await bot.initialize()  # getMe: checks the token and tells us the bot's username
+    try:
+        await bot.initialize()  # getMe: checks the token and tells us the bot's username
+    except TelegramError as error:
+        raise telegram_start_error(error, settings) from error
     stack.push_async_callback(bot.shutdown)
     channels.senders[ChannelName.TELEGRAM] = TelegramSender(
         bot, global_rate=settings.telegram_rate_per_second
@@ -133,7 +145,10 @@ async def _open_telegram(
         assert settings.public_base_url is not None
         url = settings.public_base_url.rstrip("/") + TELEGRAM_PATH
         secret = webhook_secret(token)
-        await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        try:
+            await bot.set_webhook(url=url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        except TelegramError as error:
+            raise telegram_start_error(error, settings, webhook=url) from error
         config = TelegramWebhook(secret=secret, bot_username=bot.username, bot_id=bot.id)
         channels.routes += telegram_routes(config, ingress, metrics)
         channels.report.append(f"Telegram @{bot.username}: webhook at {url}")

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import os
 import signal
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, TypeVar
 
+import structlog
 import typer
 from tqdm import tqdm
 
+from bot import sample_business
 from bot.config import ConfigError, Settings, load_settings
 from bot.doctor import render, run_checks
 from bot.knowledge_calibration import describe_thresholds
@@ -24,7 +23,8 @@ from bot.privacy_cli import privacy_app
 from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
 from bot.runtime import Runtime
 from bot.services import Services
-from core.messages import ChannelName, InboundMessage, Reply
+from bot.startup_errors import StartupError
+from bot.terminal_chat import converse
 from core.vector_index import IndexInUseError
 from knowledge_base.ingest import IngestReport, find_files
 
@@ -33,6 +33,7 @@ kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(privacy_app, name="privacy")
 T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
 # What to do when the embedded vector index is open in another process (it allows only one).
 SHARE_INDEX = "or set QDRANT_URL to a Qdrant server, which several processes can share"
@@ -55,7 +56,8 @@ def _settings() -> Settings:
 def _run(main: Callable[[], Awaitable[T]], in_use: str = STOP_OTHER_BOT) -> T:
     """Run a coroutine; Ctrl-C stops cleanly (services close in their finally blocks).
 
-    An embedded vector index held by another process stops with one line and advice (in_use).
+    An embedded vector index held by another process stops with one line and advice (in_use),
+    and so does a provider failing at start (StartupError).
     """
     try:
         return asyncio.run(main())  # type: ignore[arg-type]
@@ -65,6 +67,16 @@ def _run(main: Callable[[], Awaitable[T]], in_use: str = STOP_OTHER_BOT) -> T:
     except IndexInUseError as error:
         typer.echo(f"{error}. {in_use}", err=True)
         raise typer.Exit(1) from None
+    except StartupError as error:
+        log.debug("start_failed", exc_info=error)  # the provider's own traceback, when asked for
+        typer.echo(str(error), err=True)
+        raise typer.Exit(1) from None
+
+
+def _say_if_sample_business(settings: Settings) -> None:
+    """One line, so nobody goes live greeting customers with the sample business's name."""
+    if settings.uses_sample_business:
+        typer.echo(sample_business.NOTICE, err=True)
 
 
 @app.command()
@@ -100,23 +112,12 @@ def chat(
     settings = _settings()
     who = user or getpass.getuser()
 
+    _say_if_sample_business(settings)
+
     async def main() -> None:
         async with Services(settings) as services:
             await _ingest_sample_if_empty(services)
-            interactive = sys.stdin.isatty()
-            if interactive:
-                typer.echo(
-                    f"{settings.business_name} support bot. Type your question; Ctrl-D quits."
-                )
-            terminal = _Terminal("you> " if interactive else "")
-            while True:
-                line = await terminal.read()
-                if line is None:
-                    break
-                if not line.strip():
-                    continue
-                reply = await services.core.handle(_terminal_message(who, line))
-                typer.echo(_render(reply))
+            await converse(services, who)
 
     _run(main)
 
@@ -129,6 +130,7 @@ def serve(
 ) -> None:
     """Run the web server (webhooks, /healthz, /readyz, /metrics) with queue workers."""
     settings = _settings()
+    _say_if_sample_business(settings)
     prefer_passive_openmp_threads()  # before the model loads
 
     async def main() -> None:
@@ -188,66 +190,6 @@ def _stop_on_signals() -> asyncio.Event:
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
     return stop
-
-
-class _Terminal:
-    """Reads stdin lines through the event loop: no thread is left blocked when Ctrl-C comes."""
-
-    def __init__(self, prompt: str) -> None:
-        self._prompt = prompt
-        self._lines: asyncio.Queue[str | None] = asyncio.Queue()
-        self._pending = b""
-        self._loop = asyncio.get_running_loop()
-        try:
-            self._loop.add_reader(sys.stdin.fileno(), self._on_readable)
-        except PermissionError:
-            # A regular file (`bot chat < questions.txt`) never blocks: read it at once.
-            for line in sys.stdin.read().splitlines():
-                self._lines.put_nowait(line)
-            self._lines.put_nowait(None)
-
-    async def read(self) -> str | None:
-        """The next line, or None at end of input."""
-        if self._prompt:
-            sys.stdout.write(self._prompt)
-            sys.stdout.flush()
-        return await self._lines.get()
-
-    def _on_readable(self) -> None:
-        """Split what arrived into lines; None marks the end of input."""
-        data = os.read(sys.stdin.fileno(), 65536)
-        if not data:
-            self._loop.remove_reader(sys.stdin.fileno())
-            if self._pending:
-                self._lines.put_nowait(self._pending.decode("utf-8", errors="replace"))
-            self._lines.put_nowait(None)
-            return
-        *complete, self._pending = (self._pending + data).split(b"\n")
-        for raw in complete:
-            self._lines.put_nowait(raw.decode("utf-8", errors="replace").rstrip("\r"))
-
-
-def _terminal_message(who: str, text: str) -> InboundMessage:
-    """Wrap a typed line as an inbound message on the terminal channel."""
-    return InboundMessage(
-        channel=ChannelName.CLI,
-        external_user_id=who,
-        provider_message_id=str(uuid.uuid4()),
-        text=text,
-        received_at=datetime.now(UTC),
-        display_name=who,
-    )
-
-
-def _render(reply: Reply | None) -> str:
-    """How a reply looks in the terminal."""
-    if reply is None:
-        return "bot> (no reply: a person is handling this conversation)"
-    lines = [f"bot> {reply.text}"]
-    lines += [f"     [{n}] {c.label}" for n, c in enumerate(reply.choices, start=1)]
-    if reply.escalate:
-        lines.append(f"     (escalated to staff: {reply.reason})")
-    return "\n".join(lines)
 
 
 async def _ingest_sample_if_empty(services: Services) -> None:

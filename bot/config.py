@@ -8,14 +8,23 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot import sample_business
 from channels.webchat import normalize_origin
 from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.compose import Thresholds
 from core.embedding import BUNDLED_MODEL, BUNDLED_MODELS, DUAL, E5_SMALL, MINILM
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
+from core.privacy import PrivacyNotice
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_THRESHOLDS: dict[tuple[str, bool], tuple[float, float, float]] = {
@@ -184,6 +193,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["console", "json"] = "console"
 
+    _sample_business: bool = PrivateAttr(False)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -316,6 +327,22 @@ class Settings(BaseSettings):
         return DEFAULT_THRESHOLDS[(model, self.embedding_int8)]
 
     @model_validator(mode="after")
+    def _sample_business_unless_set(self) -> Settings:
+        # The default hours would contradict what the sample knowledge base answers.
+        if not {"business_name", "business_hours"} & self.model_fields_set and (
+            sample_business.is_sample_knowledge(self.knowledge_path)
+        ):
+            self.business_name = sample_business.NAME
+            self.business_hours = sample_business.HOURS
+            self._sample_business = True
+        return self
+
+    @property
+    def uses_sample_business(self) -> bool:
+        """Whether the name and hours are the sample business's, because neither was set."""
+        return self._sample_business
+
+    @model_validator(mode="after")
     def _channels_consistent(self) -> Settings:
         problems = _channel_problems(self)
         if problems:
@@ -375,6 +402,15 @@ class Settings(BaseSettings):
     def privacy_notice_text(self) -> str | None:
         """The business's own notice (CONSENT_TEXT); None: ours, in the customer's language."""
         return self.consent_text or None
+
+    @property
+    def privacy_notice(self) -> PrivacyNotice:
+        """The notice customers get on first contact, and whether it needs their yes."""
+        return PrivacyNotice(
+            self.privacy_url or "",
+            required=self.require_consent,
+            custom_text=self.privacy_notice_text,
+        )
 
     @property
     def calendar(self) -> BusinessCalendar:

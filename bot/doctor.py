@@ -16,7 +16,7 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from telegram import Bot
-from telegram.error import InvalidToken, TelegramError
+from telegram.error import TelegramError
 from twilio.base.exceptions import TwilioRestException
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
@@ -24,6 +24,7 @@ from twilio.rest import Client
 from bot.config import Settings
 from bot.email_polling import ImapAccount, ImapLoginRefused, connect_imap, logout_quietly
 from bot.oauth2 import RefreshTokenSource
+from bot.startup_errors import telegram_problem
 from bot.webhooks import TELEGRAM_PATH
 from core.migrate import MIGRATIONS_DIR
 
@@ -212,20 +213,8 @@ async def _telegram(s: Settings) -> Check:
     try:
         me = await bot.get_me()
         webhook = await bot.get_webhook_info()
-    except InvalidToken:
-        return Check(
-            "Telegram",
-            False,
-            "Telegram rejected the token",
-            "copy TELEGRAM_BOT_TOKEN again from @BotFather (/token)",
-        )
     except TelegramError as error:
-        return Check(
-            "Telegram",
-            False,
-            f"Bot API error: {error}",
-            "check the network to api.telegram.org and TELEGRAM_API_URL",
-        )
+        return Check("Telegram", False, *telegram_problem(error, s))
     detail = f"@{me.username}"
     if s.telegram_uses_webhook:
         assert s.public_base_url is not None

@@ -2,34 +2,48 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.providers.telegram_api import FakeTelegramAPI
+
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
+SAMPLE_BUSINESS = (
+    "Using the sample business's name and hours; set BUSINESS_NAME and BUSINESS_HOURS in .env "
+    "for yours."
+)
+HANDOFFS_NOT_EMAILED = "Handoffs are recorded but not emailed: set STAFF_EMAIL"
 
 
-def run_bot(
-    data_dir: Path, *args: str, stdin: str = "", **env: str
-) -> subprocess.CompletedProcess[str]:
+def bot_environment(data_dir: Path, **env: str) -> dict[str, str]:
+    """A new user's environment: embedded services in data_dir, nothing else configured."""
     environment = {
         k: v
         for k, v in os.environ.items()
         if not k.endswith("_URL") and k not in {"OPENAI_API_KEY", "BUSINESS_NAME"}
     }
     environment.update(DATA_DIR=str(data_dir), HF_HUB_OFFLINE="1", **env)
+    return environment
+
+
+def run_bot(
+    data_dir: Path, *args: str, stdin: str = "", **env: str
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         input=stdin,
         capture_output=True,
         text=True,
         cwd=REPO,
-        env=environment,
+        env=bot_environment(data_dir, **env),
         timeout=300,
         check=False,
     )
@@ -52,6 +66,7 @@ def test_chat_on_the_embedded_default_answers_and_escalates(data_dir: Path) -> N
     )
     assert result.returncode == 0, result.stderr
     assert "First run: loading the knowledge base" in result.stderr
+    assert SAMPLE_BUSINESS not in result.stderr  # BUSINESS_NAME was set
     lines = result.stdout.splitlines()
     assert "8:00 am" in lines[0] and "6:00 pm" in lines[0]
     assert "don't know" in result.stdout
@@ -62,6 +77,12 @@ def test_chat_on_the_embedded_default_answers_and_escalates(data_dir: Path) -> N
     assert again.returncode == 0, again.stderr
     assert "First run" not in again.stderr
     assert "Tiong Bahru" in again.stdout
+    # Neither BUSINESS_NAME nor BUSINESS_HOURS: the sample's, said at start.
+    assert SAMPLE_BUSINESS in again.stderr.splitlines()
+    assert "customers see this privacy notice" in again.stderr.lower()
+    assert "Before we start: we keep this conversation" in again.stderr
+    assert HANDOFFS_NOT_EMAILED in again.stderr  # no STAFF_EMAIL
+    assert again.stdout.startswith("bot> ")  # the transcript stays answers only
 
 
 def test_kb_ingest_reports_a_broken_file_and_keeps_the_rest(data_dir: Path, tmp_path: Path) -> None:
@@ -130,6 +151,60 @@ def test_bad_setting_stops_with_one_clear_line(data_dir: Path) -> None:
     assert result.returncode == 2
     expected = "Setting TIMEZONE='Asia/Atlantis' is invalid: expected an IANA timezone"
     assert result.stderr.strip().splitlines() == [f"{expected} such as Asia/Singapore"]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def assert_one_clear_telegram_line(code: int, stderr: str, *names: str) -> str:
+    """Exit 1, no traceback, and one last line naming Telegram, the cause and the fix."""
+    assert code == 1, stderr
+    assert "Traceback" not in stderr
+    lines = stderr.strip().splitlines()
+    assert [line for line in lines if "Telegram" in line] == lines[-1:], stderr
+    for name in names:
+        assert name in lines[-1]
+    return lines[-1]
+
+
+def test_serve_with_telegram_unreachable_stops_with_one_clear_line(data_dir: Path) -> None:
+    api = f"http://127.0.0.1:{closed_port()}/bot"
+    result = run_bot(
+        data_dir, "serve", PORT="0", TELEGRAM_BOT_TOKEN="123:token", TELEGRAM_API_URL=api
+    )
+    line = assert_one_clear_telegram_line(
+        result.returncode, result.stderr, f"cannot reach the Bot API at {api}", "TELEGRAM_API_URL"
+    )
+    assert line.startswith("Telegram: ") and "Fix: " in line
+
+
+async def test_serve_with_a_token_telegram_refuses_stops_with_one_clear_line(
+    data_dir: Path, telegram_api: FakeTelegramAPI
+) -> None:
+    wrong = "987654321:AAWrongTokenForTests_zyxwvutsrqponml"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=REPO,
+        env=bot_environment(
+            data_dir, PORT="0", TELEGRAM_BOT_TOKEN=wrong, TELEGRAM_API_URL=telegram_api.base_url
+        ),
+    )
+    _, err = await asyncio.wait_for(process.communicate(), timeout=300)
+    stderr = err.decode()
+    assert_one_clear_telegram_line(
+        process.returncode or 0, stderr, "the token was rejected", "@BotFather"
+    )
+    assert wrong not in stderr
 
 
 def test_missing_path_is_named(data_dir: Path) -> None:

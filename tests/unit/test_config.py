@@ -8,7 +8,8 @@ from bot.config import ConfigError, load_settings
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     monkeypatch.chdir(str(tmp_path))  # no stray .env
-    for name in ("TIMEZONE", "BUSINESS_HOURS", "DATABASE_URL", "OPENAI_API_KEY", "STAFF_EMAIL"):
+    business = ("BUSINESS_NAME", "BUSINESS_HOURS", "KNOWLEDGE_PATH")
+    for name in ("TIMEZONE", *business, "DATABASE_URL", "OPENAI_API_KEY", "STAFF_EMAIL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -150,3 +151,37 @@ def test_email_limits_default_and_reject_nonsense(monkeypatch: pytest.MonkeyPatc
         "Setting MAX_EMAIL_BYTES",
         "Setting MAX_EMAIL_ATTACHMENTS",
     ]
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "knowledge_base" / "sample"
+
+
+def test_the_sample_knowledge_base_keeps_the_sample_business_from_a_copied_env_example(
+    tmp_path: Path,
+) -> None:
+    example = Path(__file__).resolve().parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text() + f"\nKNOWLEDGE_PATH={SAMPLE}/\n")
+    settings = load_settings()
+    assert settings.uses_sample_business
+    assert settings.business_name == "Pandan Lantern Bakehouse"
+    assert settings.schedule.periods_on(0) == ()  # closed on Mondays, as the sample says
+    assert settings.model_copy(update={"port": 0}).uses_sample_business
+
+
+@pytest.mark.parametrize(
+    "explicit",
+    [
+        {"business_name": "Tan's Tuition Centre"},
+        {"business_hours": "mon-sun 10:00-22:00"},
+    ],
+)
+def test_either_business_setting_given_wins_over_the_sample(explicit: dict[str, str]) -> None:
+    settings = load_settings(knowledge_path=SAMPLE, **explicit)
+    assert not settings.uses_sample_business
+    assert settings.business_name == explicit.get("business_name", "Our Shop")
+    assert settings.schedule.periods_on(0) != ()  # Monday: the default or the given hours
+
+
+def test_another_knowledge_folder_keeps_the_defaults(tmp_path: Path) -> None:
+    settings = load_settings(knowledge_path=tmp_path)
+    assert not settings.uses_sample_business and settings.business_name == "Our Shop"
