@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -24,6 +23,7 @@ from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_th
 from bot.runtime import Runtime
 from bot.services import Services
 from bot.startup_errors import StartupError
+from bot.stopping import stop_on_signals
 from bot.terminal_chat import converse
 from core.vector_index import IndexInUseError
 from knowledge_base.ingest import IngestReport, find_files
@@ -115,9 +115,10 @@ def chat(
     _say_if_sample_business(settings)
 
     async def main() -> None:
+        stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
         async with Services(settings) as services:
             await _ingest_sample_if_empty(services)
-            await converse(services, who)
+            await converse(services, who, stop)
 
     _run(main)
 
@@ -134,6 +135,7 @@ def serve(
     prefer_passive_openmp_threads()  # before the model loads
 
     async def main() -> None:
+        stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
         async with Services(settings) as services:
             await _ingest_sample_if_empty(services)
             async with Runtime(services, listen=True, workers=workers) as runtime:
@@ -146,7 +148,7 @@ def serve(
                     err=True,
                 )
                 freeze_start_up_objects()
-                await runtime.run(_stop_on_signals())
+                await runtime.run(stop)
 
     _run(main)
 
@@ -168,6 +170,7 @@ def worker(
     own = settings.model_copy(update={"port": port}) if health else settings
 
     async def main() -> None:
+        stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
         async with (
             Services(settings) as services,
             Runtime(services, listen=False, workers=count, settings=own, health=health) as runtime,
@@ -180,16 +183,9 @@ def worker(
                 )
             typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
             freeze_start_up_objects()
-            await runtime.run(_stop_on_signals())
+            await runtime.run(stop)
 
     _run(main, in_use=MORE_WORKERS)
-
-
-def _stop_on_signals() -> asyncio.Event:
-    """An event set by SIGTERM (docker stop, systemd), so work in hand finishes first."""
-    stop = asyncio.Event()
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
-    return stop
 
 
 async def _ingest_sample_if_empty(services: Services) -> None:

@@ -6,8 +6,11 @@ import asyncio
 import os
 import sys
 import uuid
+from collections.abc import Awaitable
 from datetime import UTC, datetime
+from typing import TypeVar
 
+import structlog
 import typer
 
 from bot.channel_setup import handoff_mail_notice
@@ -16,9 +19,12 @@ from bot.services import Services
 from core.language import Language
 from core.messages import ChannelName, InboundMessage, Reply
 
+T = TypeVar("T")
+log = structlog.get_logger(__name__)
 
-async def converse(services: Services, who: str) -> None:
-    """Answer each line typed (or piped in) until the end of input."""
+
+async def converse(services: Services, who: str, stop: asyncio.Event) -> None:
+    """Answer each line typed (or piped in) until the end of input or `stop`."""
     settings = services.settings
     for note in chat_notes(settings):
         typer.echo(note, err=True)
@@ -26,14 +32,36 @@ async def converse(services: Services, who: str) -> None:
     if interactive:
         typer.echo(f"{settings.business_name} support bot. Type your question; Ctrl-D quits.")
     terminal = _Terminal("you> " if interactive else "")
-    while True:
-        line = await terminal.read()
-        if line is None:
+    while not stop.is_set():
+        typed = await _unless_stopped(terminal.read(), stop, 0)
+        line = typed.result() if typed is not None else None
+        if line is None:  # the end of input, or a stop
             break
         if not line.strip():
             continue
-        reply = await services.core.handle(_terminal_message(who, line))
-        typer.echo(_render(reply))
+        handling = services.core.handle(_terminal_message(who, line))
+        # A question in hand gets the grace period; unanswered, it is simply asked again.
+        answered = await _unless_stopped(handling, stop, settings.stop_grace_seconds)
+        if answered is not None:
+            typer.echo(_render(answered.result()))
+
+
+async def _unless_stopped(
+    work: Awaitable[T], stop: asyncio.Event, grace: float
+) -> asyncio.Future[T] | None:
+    """The finished work; None when `stop` came first and the work outlasted `grace` seconds."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if stop.is_set():
+        log.info("stopping", question_in_hand=grace > 0 and not task.done(), grace_seconds=grace)
+        await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return None
+    return None if stop.is_set() and grace == 0 else task
 
 
 def chat_notes(settings: Settings) -> list[str]:

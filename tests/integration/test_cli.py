@@ -236,7 +236,7 @@ def test_ctrl_c_stops_the_chat_and_every_embedded_service(tmp_path: Path) -> Non
         assert "Tiong Bahru" in process.stdout.readline()  # up and answering
         # stdin stays open: the bot is waiting for the next line when Ctrl-C comes.
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 130
+        assert process.wait(timeout=60) == 0  # a stop asked for, done cleanly
     finally:
         if process.poll() is None:
             process.kill()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -139,4 +140,39 @@ async def test_a_webhooks_only_process_stops_at_once(
         await bot.ready()
         elapsed = await _stop(bot, signum)
         assert bot.events("stopping")
+    assert elapsed < BOUND_SECONDS, f"stopped after {elapsed:.1f}s"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+async def test_a_terminal_chat_stops_at_once_while_waiting_for_a_question(
+    services: Services,
+    telegram_api: FakeTelegramAPI,
+    index_copy: Path,
+    tmp_path: Path,
+    signum: signal.Signals,
+) -> None:
+    env = storage_env(services, tmp_path, index_from=index_copy)
+    env["STOP_GRACE_SECONDS"] = str(GRACE_SECONDS)
+    chat = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "chat",
+        env=env, cwd=tmp_path,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert chat.stdin is not None and chat.stdout is not None
+        chat.stdin.write(b"What time do you open on Saturday?\n")
+        await chat.stdin.drain()
+        answer = await asyncio.wait_for(chat.stdout.readline(), timeout=180)
+        assert b"8:00 am" in answer
+        started = time.monotonic()
+        chat.send_signal(signum)  # the input stays open: the chat is waiting for the next line
+        _, stderr = await asyncio.wait_for(chat.communicate(), timeout=60)
+        elapsed = time.monotonic() - started
+    finally:
+        if chat.returncode is None:
+            chat.kill()
+            await chat.wait()
+    assert chat.returncode == 0, stderr.decode()[-3000:]
+    assert b"stopping" in stderr
     assert elapsed < BOUND_SECONDS, f"stopped after {elapsed:.1f}s"
