@@ -23,6 +23,9 @@ pytestmark = pytest.mark.integration
 GRACE_SECONDS = 2.0
 BOUND_SECONDS = GRACE_SECONDS + 2.0
 """The issue's bound: the grace period plus 2 s from the signal to the exit."""
+EITHER_SIGNAL = pytest.mark.parametrize(
+    "signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -127,14 +130,11 @@ async def test_a_stop_leaves_waiting_retrying_and_odd_entries_for_the_next_proce
     assert held.entry_id  # the stuck consumer's entry was reclaimed, not lost
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@EITHER_SIGNAL
 async def test_a_webhooks_only_process_stops_at_once(
-    services: Services,
-    telegram_api: FakeTelegramAPI,
-    index_copy: Path,
-    tmp_path: Path,
+    services: Services, telegram_api: FakeTelegramAPI, index_copy: Path, tmp_path: Path,
     signum: signal.Signals,
-) -> None:
+) -> None:  # fmt: skip
     env = _env(services, telegram_api, tmp_path, index_copy)
     async with bot_process("serve", ["serve", "--workers", "0"], env, tmp_path) as bot:
         await bot.ready()
@@ -143,13 +143,9 @@ async def test_a_webhooks_only_process_stops_at_once(
     assert elapsed < BOUND_SECONDS, f"stopped after {elapsed:.1f}s"
 
 
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+@EITHER_SIGNAL
 async def test_a_terminal_chat_stops_at_once_while_waiting_for_a_question(
-    services: Services,
-    telegram_api: FakeTelegramAPI,
-    index_copy: Path,
-    tmp_path: Path,
-    signum: signal.Signals,
+    services: Services, index_copy: Path, tmp_path: Path, signum: signal.Signals
 ) -> None:
     env = storage_env(services, tmp_path, index_from=index_copy)
     env["STOP_GRACE_SECONDS"] = str(GRACE_SECONDS)
