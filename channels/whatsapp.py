@@ -42,9 +42,10 @@ def parse_inbound(params: Mapping[str, str]) -> Parsed:
     phone number (an SMS to the same Twilio number) is still accepted and kept as given; the
     channel stays WHATSAPP. `From` is kept with its prefix so the reply goes back the same way.
     """
-    sid = _first(params, "MessageSid", "SmsMessageSid")
+    # Older integrations (and the SMS-era API) send only SmsSid; it is the same id.
+    sid = _first(params, "MessageSid", "SmsMessageSid", "SmsSid")
     if sid is None:
-        raise PayloadError("Twilio inbound form has no MessageSid or SmsMessageSid")
+        raise PayloadError("Twilio inbound form has no MessageSid, SmsMessageSid or SmsSid")
     sender = _first(params, "From")
     if sender is None:
         raise PayloadError(f"Twilio inbound form {sid} has no From")

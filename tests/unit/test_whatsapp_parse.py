@@ -114,6 +114,13 @@ def test_inbound_without_text_media_or_location_is_ignored() -> None:
     assert result.reason == "empty message"
 
 
+def test_an_older_form_with_only_sms_sid_is_read() -> None:
+    form = {k: v for k, v in load("text").items() if k not in ("MessageSid", "SmsMessageSid")}
+    parsed = parse_inbound({**form, "SmsSid": sid(77)})
+    assert isinstance(parsed, InboundMessage) and parsed.provider_message_id == sid(77)
+    assert parsed.text == "Do you open on Sunday?"
+
+
 @pytest.mark.parametrize(
     ("params", "words"),
     [
