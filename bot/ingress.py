@@ -7,7 +7,7 @@ from redis.asyncio import Redis
 
 from bot.metrics import Metrics
 from bot.queue import FloodLimit, InboundQueue
-from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert
+from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert, Unreadable
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
 from core.pii import hide_ids
@@ -102,6 +102,13 @@ class Ingress:
                 message=parsed.message,
             )
             return "alert"
+        if isinstance(parsed, Unreadable):
+            await self._queue.set_aside(parsed.raw, f"unreadable {parsed.kind}: {parsed.reason}")
+            self._metrics.ignored.labels(channel.value, "unreadable").inc()
+            log.warning(
+                "update_unreadable", channel=channel.value, kind=parsed.kind, reason=parsed.reason
+            )
+            return "set_aside"
         self._ignore(channel, parsed)
         return "ignored"
 

@@ -186,6 +186,10 @@ class InboundQueue:
             args=[self.group, entry.entry_id],
         )
 
+    async def set_aside(self, raw: str, reason: str) -> None:
+        """Keep a payload that never became an entry beside the dead letters, for a person."""
+        await self._redis.xadd(DEAD_LETTERS, {"m": raw, "reason": reason, "id": ""})
+
     async def dead_letter(self, entry: Entry, reason: str) -> None:
         """Set an entry aside for a person to look at, then finish it."""
         await self._redis.xadd(

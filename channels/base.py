@@ -37,7 +37,19 @@ class ProviderAlert:
     message: str
 
 
-Parsed = InboundMessage | DeliveryStatus | ProviderAlert | Ignored
+@dataclass(frozen=True, slots=True)
+class Unreadable:
+    """A valid provider payload our parser cannot read: answered OK, kept aside for a person.
+
+    Refusing it would make the provider retry, and slow or stop a webhook that keeps failing.
+    """
+
+    kind: str
+    reason: str
+    raw: str
+
+
+Parsed = InboundMessage | DeliveryStatus | ProviderAlert | Ignored | Unreadable
 
 
 class PayloadError(ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import json
 import re
 import warnings
 from collections import OrderedDict
@@ -34,7 +35,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
-from channels.base import Ignored, Parsed, PayloadError, SendError
+from channels.base import Ignored, Parsed, PayloadError, SendError, Unreadable
+from channels.telegram_compat import (
+    READ_KINDS,
+    essentials_missing,
+    update_kind,
+    with_older_fields_filled,
+)
 from channels.text import split_text
 from core.messages import Attachment, ChannelName, Choice, InboundMessage
 
@@ -63,42 +70,26 @@ def webhook_secret(token: str) -> str:
 
 
 def parse_update(data: dict[str, Any], bot_username: str | None, bot_id: int | None) -> Parsed:
-    """Turn one Bot API Update into a message to answer, or say why it is ignored."""
+    """Turn one Bot API Update into a message to answer, or say why it is ignored.
+
+    Malformed input raises PayloadError (answered 400). A valid update the library still
+    cannot read, once what older Bot API versions lacked is filled in, is Unreadable: kept
+    aside for a person and answered 200, since Telegram would retry it and slow the webhook.
+    """
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         raise PayloadError("not a Telegram Update: no integer update_id")
+    kind = update_kind(data)
+    if kind is not None and kind not in READ_KINDS:
+        return Ignored(kind)  # chat members, polls, reactions ...: nothing to read or answer
+    if kind is not None and (missing := essentials_missing(kind, data[kind])) is not None:
+        raise PayloadError(f"malformed Telegram Update: {missing}")
     try:
-        update = Update.de_json(_legacy_compatible(data), bot=None)
+        update = Update.de_json(with_older_fields_filled(data), bot=None)
         return _classify(update, (bot_username or "").lstrip("@").lower(), bot_id)
     except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
-        raise PayloadError(f"malformed Telegram Update: {exc!r}") from exc
-
-
-_USER_KEYS = {"from", "user", "forward_from", "via_bot", "new_chat_member", "left_chat_member"}
-_CHAT_KEYS = {"chat", "sender_chat", "forward_from_chat"}
-
-
-def _legacy_compatible(value: Any, key: str = "") -> Any:
-    """Fill fields that older Bot API versions (and the official docs' examples) left out.
-
-    PTB requires them: a user without `is_bot` is a person (bots have carried the flag since
-    Bot API 3.0), a chat's type follows from its id, and a file's unique id defaults to its id.
-    """
-    if isinstance(value, list):
-        return [_legacy_compatible(item, key) for item in value]
-    if not isinstance(value, dict):
-        return value
-    fixed = {k: _legacy_compatible(item, k) for k, item in value.items()}
-    if key in _USER_KEYS:
-        fixed.setdefault("is_bot", False)
-    if key in _CHAT_KEYS and isinstance(fixed.get("id"), int):
-        chat_id = fixed["id"]
-        kind = "private" if chat_id > 0 else "supergroup" if chat_id < -(10**12) else "group"
-        fixed.setdefault("type", kind)
-    if key == "callback_query":
-        fixed.setdefault("chat_instance", "")
-    if "file_id" in fixed:
-        fixed.setdefault("file_unique_id", fixed["file_id"])
-    return fixed
+        if kind is None:
+            raise PayloadError(f"malformed Telegram Update: {exc!r}") from exc
+        return Unreadable(kind, repr(exc), json.dumps(data, ensure_ascii=False))
 
 
 def _classify(update: Update, username: str, bot_id: int | None) -> Parsed:

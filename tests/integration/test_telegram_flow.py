@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
+from bot.queue import DEAD_LETTERS
 from bot.runtime import Runtime
 from bot.services import Services
 from channels.telegram import ALLOWED_UPDATES, webhook_secret
@@ -109,6 +110,22 @@ async def test_missing_or_wrong_secret_is_refused_and_nothing_happens(
 async def test_malformed_bodies_get_400(bot: Runtime) -> None:
     assert (await post(bot, b"{not json")).status == 400
     assert (await post(bot, {"no": "update_id"})).status == 400
+
+
+async def test_an_update_the_library_cannot_read_is_answered_200_and_kept_aside(
+    bot: Runtime, telegram_api: FakeTelegramAPI
+) -> None:
+    update = text_update("Forwarded: do you deliver?")
+    update["message"]["forward_origin"] = {"type": "user", "date": 1500000000}  # no sender_user
+    redis = bot.services.storage.redis
+    before = await redis.xlen(DEAD_LETTERS)
+    assert (await post(bot, update)).status == 200  # so Telegram neither retries nor slows down
+    [(_, aside)] = await redis.xrevrange(DEAD_LETTERS, count=1)
+    assert await redis.xlen(DEAD_LETTERS) == before + 1
+    assert aside[b"reason"].startswith(b"unreadable message: TypeError")
+    assert b"Forwarded: do you deliver?" in aside[b"m"]
+    await settle(0.5)
+    assert sent(telegram_api, update["message"]["chat"]["id"]) == []
 
 
 async def test_commands_greet_help_and_hand_over_to_a_person(
