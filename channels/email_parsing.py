@@ -13,6 +13,7 @@ import email.header
 import email.policy
 import email.utils
 import re
+import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ from typing import Final
 import structlog
 from charset_normalizer import from_bytes
 
+from channels.auto_mail import automatic_reason
 from channels.base import PayloadError
 from channels.email_quotes import extract_reply, html_to_text, normalise_whitespace
 from core.messages import Attachment
@@ -60,21 +62,11 @@ _MIME_LINES: Final = re.compile(
 )
 _CONTROLS: Final = dict.fromkeys([*range(0x20), 0x7F], " ")  # PostgreSQL refuses NUL in text
 _MIME_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+_ENCODED_LINE: Final = re.compile(r"^[A-Za-z0-9+/]{60,}={0,2}[ \t]*\r?$\n?", re.M)
+_ENCODED_LINES_MIN: Final = 3
+_JUNK_SHARE: Final = 0.1
 _ANGLE_ID: Final = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _ADDRESS: Final = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
-_AUTO_SUBJECT: Final = re.compile(
-    r"^\s*((re|aw|回复|回覆)\s*[:\uff1a]\s*)?(out of (the )?office( auto ?reply)?|automatic reply|"
-    r"auto[- ]?reply|auto[- ]?response|autoresponse|vacation reply|away from (the )?office|"
-    r"自动回复|自動回覆|自动答复|自動回复|réponse automatique|respuesta automática|"
-    r"abwesenheitsnotiz|automatisch antwoord)\s*([:\uff1a\-\u2013(\[]|$)",
-    re.IGNORECASE,
-)
-_DAEMON: Final = re.compile(r"^(mailer-daemon|postmaster)\b", re.IGNORECASE)
-_BOUNCE_SUBJECT: Final = re.compile(
-    r"^\s*(undeliverable|undelivered mail|delivery status notification|mail delivery failed|"
-    r"returned mail|delivery failure|failure notice|退信|系统退信)",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +124,10 @@ def _parse(msg: Message, own: frozenset[str]) -> ParsedEmail:
     )
     walk = _Walk()
     full_text = normalise_whitespace(_text_of(msg, 0, walk))
-    skip = _classify(msg, first, walk.types, sender, own)
+    skip = automatic_reason(msg, first, walk.types, sender, own)
+    if skip is None and not full_text.strip() and _only_enclosed_mail(walk.attachments):
+        # What complaint loops (JMRP and the like) send: the original, not a word of their own.
+        skip = "complaint", "no text, only an enclosed email"
     if not sender and skip is None:
         raise PayloadError("not an email: no sender address" if headers else "not an email")
     references = _ANGLE_ID.findall(decode_header(" ".join(headers.get("references", []))))
@@ -236,12 +231,31 @@ def _text_of(part: Message, depth: int, walk: _Walk) -> str:
         text = decode_bytes(data if isinstance(data, bytes) else b"", part.get_content_charset())
         if ctype.startswith("multipart/"):  # its boundary was never found: drop the MIME lines
             text = _MIME_LINES.sub("", text)
-        return html_to_text(text) if ctype == "text/html" else text
+        return readable(html_to_text(text) if ctype == "text/html" else text)
     if ctype not in _NOT_FILES:
         main = ctype.partition("/")[0]
         kind = main if main in ("image", "audio", "video") else "document"
         walk.attachments.append(Attachment(kind, filename, _mime_type(ctype)))
     return ""
+
+
+def _only_enclosed_mail(attachments: list[Attachment]) -> bool:
+    """Whether everything besides text is enclosed email (and there is some)."""
+    return bool(attachments) and all(a.kind == "email" for a in attachments)
+
+
+def readable(text: str) -> str:
+    """The text without what no person wrote: encoded lines a lost boundary left, binary junk.
+
+    Base64 comes in lines of 60 to 76 letters, digits, "+" and "/" without a space; a few such
+    lines are an encoded part, not words. Text mostly of control codes and replacement
+    characters was never text.
+    """
+    if len(_ENCODED_LINE.findall(text)) >= _ENCODED_LINES_MIN:
+        text = _ENCODED_LINE.sub("", text)
+    visible = [c for c in text if not c.isspace()]
+    junk = sum(1 for c in visible if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cn"))
+    return "" if visible and junk / len(visible) > _JUNK_SHARE else text
 
 
 def _alternative(children: list[Message], depth: int, walk: _Walk) -> str:
@@ -305,47 +319,3 @@ def _date(value: str) -> datetime | None:
     if parsed is not None and parsed.tzinfo is None:  # "-0000": the zone is unknown, the time UTC
         parsed = parsed.replace(tzinfo=UTC)
     return parsed
-
-
-def _classify(
-    msg: Message, first: dict[str, str], types: set[str], sender: str, own: frozenset[str]
-) -> tuple[str, str] | None:
-    """Why this mail must not be answered, and the header that says so; None for a person."""
-    ctype, report = msg.get_content_type(), msg.get_param("report-type")
-    report = report.lower() if isinstance(report, str) else ""
-    subject, precedence = first.get("subject", ""), first.get("precedence", "").lower()
-    if sender and sender in own:
-        return "own_address", f"From: {sender}"
-    if report == "feedback-report" or "message/feedback-report" in types:
-        return "complaint", f"Content-Type: {ctype}; report-type={report or 'none'}"
-    if report == "disposition-notification" or "message/disposition-notification" in types:
-        return "auto_reply", f"Content-Type: {ctype}; report-type={report or 'none'}"
-    if ctype == "multipart/report" or "message/delivery-status" in types:
-        return "bounce", f"Content-Type: {ctype}; report-type={report or 'none'}"
-    if "x-failed-recipients" in first:
-        return "bounce", f"X-Failed-Recipients: {first['x-failed-recipients']}"
-    if _DAEMON.match(sender or first.get("from", "")):
-        return "bounce", f"From: {sender or first['from']}"
-    if _BOUNCE_SUBJECT.match(subject):
-        return "bounce", f"Subject: {subject}"
-    auto = first.get("auto-submitted", "")
-    if auto and auto.split(";")[0].strip().lower() != "no":
-        return "auto_reply", f"Auto-Submitted: {auto}"
-    for name in ("x-autoreply", "x-autorespond", "x-autogenerated"):
-        if name in first:
-            return "auto_reply", f"{name.title()}: {first[name]}"
-    suppress = first.get("x-auto-response-suppress", "")
-    if {token.strip().lower() for token in suppress.split(",")} & {"all", "oof", "autoreply"}:
-        return "auto_reply", f"X-Auto-Response-Suppress: {suppress}"  # Exchange's own OOF says so
-    if precedence == "auto_reply":
-        return "auto_reply", f"Precedence: {precedence}"
-    if _AUTO_SUBJECT.match(subject):
-        return "auto_reply", f"Subject: {subject}"
-    if precedence in ("bulk", "junk", "list"):
-        return "bulk", f"Precedence: {precedence}"
-    for name in ("list-id", "list-unsubscribe"):
-        if name in first:
-            return "bulk", f"{name.title()}: {first[name]}"
-    if first.get("return-path") == "<>":
-        return "bounce", "Return-Path: <>"
-    return None
