@@ -9,13 +9,15 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from bot.queue import DEAD_LETTERS
+from channels.telegram_compat import update_kind
 from core.data_rights import Person
+from core.messages import ChannelName
 
 _BATCH = 500
 
 
 class DeadLetterCopies:
-    """The `inbound:dead` stream holds whole messages; a person's entries go when they do."""
+    """The `inbound:dead` stream: whole messages and raw updates; a person's go when they do."""
 
     name = "dead_letters"
 
@@ -53,18 +55,25 @@ class DeadLetterCopies:
             for raw_id, fields in batch:
                 entry_id = _text(raw_id)
                 message = _message(fields)
-                if (
-                    message is not None
-                    and (
-                        message.get("channel"),
-                        message.get("external_user_id"),
-                    )
-                    in wanted
-                ):
+                if message is not None and _sender(message) in wanted:
                     found.append((entry_id, _text(_field(fields, "reason")), message))
             if len(batch) < _BATCH:
                 return found
             start = "(" + _text(batch[-1][0])
+
+
+def _sender(message: dict[str, Any]) -> tuple[object, object]:
+    """(channel, external id) of who sent a queued message or a raw update kept aside.
+
+    An update the Telegram parser could not read is kept as Telegram sent it, never having
+    become a message: its sender is the `from` of its update object, as the parser reads it.
+    """
+    if type(message.get("update_id")) is int:
+        body = message.get(update_kind(message) or "")
+        sender = body.get("from") if isinstance(body, dict) else None
+        user_id = sender.get("id") if isinstance(sender, dict) else None
+        return (ChannelName.TELEGRAM.value, str(user_id)) if type(user_id) is int else (None, None)
+    return message.get("channel"), message.get("external_user_id")
 
 
 def _field(fields: dict[Any, Any], name: str) -> bytes | str:

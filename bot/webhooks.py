@@ -58,7 +58,8 @@ def telegram_routes(
         try:
             data = json.loads(await request.read())
             parsed = telegram.parse_update(data, config.bot_username, config.bot_id)
-        except (ValueError, PayloadError) as error:
+        # RecursionError: JSON nested past the decoder's reach, which no Telegram update is.
+        except (ValueError, PayloadError, RecursionError) as error:
             ingress.reject(channel, "bad_payload")
             return web.json_response({"error": f"not a Telegram update: {error}"}, status=400)
         response = await _accept(ingress, channel, parsed, web.Response())

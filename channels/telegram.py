@@ -62,6 +62,9 @@ _SERVICE: Final = (
     "video_chat_ended", "write_access_allowed", "users_shared", "chat_shared",
 )  # fmt: skip
 _MAX_CHAT_LIMITERS: Final = 10_000
+# Real updates nest about a dozen levels (a reply's quote's origin's user); far deeper is not
+# from Telegram, and reading it would only exhaust the interpreter's recursion limit.
+_MAX_DEPTH: Final = 32
 
 
 def webhook_secret(token: str) -> str:
@@ -78,6 +81,8 @@ def parse_update(data: dict[str, Any], bot_username: str | None, bot_id: int | N
     """
     if not isinstance(data, dict) or type(data.get("update_id")) is not int:
         raise PayloadError("not a Telegram Update: no integer update_id")
+    if _deeper_than(data, _MAX_DEPTH):
+        raise PayloadError(f"malformed Telegram Update: nested deeper than {_MAX_DEPTH} levels")
     kind = update_kind(data)
     if kind is not None and kind not in READ_KINDS:
         return Ignored(kind)  # chat members, polls, reactions ...: nothing to read or answer
@@ -85,11 +90,53 @@ def parse_update(data: dict[str, Any], bot_username: str | None, bot_id: int | N
         raise PayloadError(f"malformed Telegram Update: {missing}")
     try:
         update = Update.de_json(with_older_fields_filled(data), bot=None)
-        return _classify(update, (bot_username or "").lstrip("@").lower(), bot_id)
-    except (TypeError, KeyError, ValueError, AttributeError, IndexError) as exc:
+        return _well_typed(_classify(update, (bot_username or "").lstrip("@").lower(), bot_id))
+    except Exception as exc:
+        # Whatever PTB (or our reading of what it built) trips over in an update that passed
+        # the checks above is ours to look at, not Telegram's to retry: keep it with the error.
         if kind is None:
             raise PayloadError(f"malformed Telegram Update: {exc!r}") from exc
-        return Unreadable(kind, repr(exc), json.dumps(data, ensure_ascii=False))
+        return Unreadable(kind, repr(exc), _raw(data))
+
+
+def _deeper_than(value: object, limit: int) -> bool:
+    """Whether JSON data nests more than `limit` levels; level by level, so no recursion."""
+    level: list[Any] = [value]
+    for _ in range(limit):
+        level = [
+            child
+            for item in level
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+        if not level:
+            return False
+    return True
+
+
+def _well_typed(parsed: Parsed) -> Parsed:
+    """The outcome, once every text it carries is text.
+
+    PTB does not check the types of what it is given, and a number where the API promises a
+    string would only fail later, on the way into the queue, as a 5xx Telegram keeps retrying.
+    """
+    if isinstance(parsed, InboundMessage):
+        texts = [parsed.text, parsed.display_name, parsed.choice_entry_id]
+        texts += [value for a in parsed.attachments for value in (a.name, a.mime_type)]
+        wrong = next((t for t in texts if t is not None and not isinstance(t, str)), None)
+        if wrong is not None:
+            raise TypeError(f"{type(wrong).__name__} where the Bot API sends a string")
+    return parsed
+
+
+def _raw(data: dict[str, Any]) -> str:
+    """The update as JSON to keep aside, readable where the text allows it."""
+    text = json.dumps(data, ensure_ascii=False)
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(data)  # a lone surrogate cannot be stored as UTF-8; escaped it can
+    return text
 
 
 def _classify(update: Update, username: str, bot_id: int | None) -> Parsed:

@@ -121,6 +121,12 @@ def test_an_older_form_with_only_sms_sid_is_read() -> None:
     assert parsed.text == "Do you open on Sunday?"
 
 
+def test_message_sid_wins_over_sms_sid_when_a_form_has_both() -> None:
+    parsed = parse_inbound({**load("text"), "SmsSid": sid(78)})
+    assert isinstance(parsed, InboundMessage)
+    assert parsed.provider_message_id == load("text")["MessageSid"] != sid(78)
+
+
 @pytest.mark.parametrize(
     ("params", "words"),
     [

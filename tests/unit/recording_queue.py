@@ -1,0 +1,22 @@
+"""A stand-in for the inbound stream at the webhook edge: what is queued or set aside."""
+
+from __future__ import annotations
+
+from core.messages import InboundMessage
+
+
+class RecordingQueue:
+    """What Ingress calls on the queue, recorded in memory."""
+
+    def __init__(self) -> None:
+        self.messages: list[InboundMessage] = []
+        self.aside: list[tuple[str, str]] = []
+
+    async def enqueue(self, message: InboundMessage) -> str:
+        """Keep the message; answer a stream-like id."""
+        self.messages.append(message)
+        return f"{len(self.messages)}-0"
+
+    async def set_aside(self, raw: str, reason: str) -> None:
+        """Keep a payload that never became a message, with why."""
+        self.aside.append((raw, reason))
