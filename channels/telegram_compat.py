@@ -23,6 +23,7 @@ _USER_KEYS: Final = {
     "forward_from",
     "via_bot",
     "new_chat_member",
+    "new_chat_members",
     "left_chat_member",
 }
 _CHAT_KEYS: Final = {"chat", "sender_chat", "forward_from_chat"}

@@ -50,11 +50,16 @@ class RecordingQueue:
 
     def __init__(self) -> None:
         self.messages: list[InboundMessage] = []
+        self.set_aside_payloads: list[tuple[str, str]] = []
 
     async def enqueue(self, message: InboundMessage) -> str:
         """Keep the message; return a stream-like id."""
         self.messages.append(message)
         return f"{len(self.messages)}-0"
+
+    async def set_aside(self, raw: str, reason: str) -> None:
+        """Keep a payload the parser could not read, as the dead-letter stream would."""
+        self.set_aside_payloads.append((raw, reason))
 
 
 class RecordingOutbox:

@@ -193,3 +193,16 @@ def test_nesting_no_update_has_is_refused_before_reading() -> None:
         update = {"reply_to_message": update}
     with pytest.raises(PayloadError, match="nested deeper"):
         parse_update({"update_id": 1, "message": update}, *BOT)
+
+
+def test_an_old_member_joined_message_is_a_service_message_not_kept_aside() -> None:
+    group = {"id": -100123, "type": "group", "title": "Cake lovers"}
+    joined = [{"id": 7, "first_name": "Ben"}]  # users before `is_bot` existed
+    update = {
+        "update_id": 9,
+        "message": {
+            "message_id": 3, "date": 1500000000, "chat": group,
+            "from": {"id": 5, "first_name": "Ann"}, "new_chat_members": joined,
+        },
+    }  # fmt: skip
+    assert parse_update(update, *BOT) == Ignored("service_message", "new_chat_members")
