@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from email.message import Message
+from email.utils import parseaddr
 from itertools import islice
 from typing import Final
 
@@ -37,17 +38,22 @@ _SYSTEM_SUBJECT: Final = re.compile(
     r"message not delivered|メールエラー通知",
     re.IGNORECASE,
 )
+_NO_REPLY: Final = r"(no|do[-_.]?not|dont)[-_.]?reply"
+_NO_REPLY_MAILBOX: Final = re.compile(rf"(^|[-_.+]){_NO_REPLY}([-_.+].*)?$", re.IGNORECASE)
 # Mailboxes no person reads, however they are spelt: no-reply, no_reply, noreply, post_master,
-# MAILER-DAEMON ..., and list software's own (majordomo, list-owner, list-request, -bounces).
+# MAILER-DAEMON, jobs-noreply ..., and list software's own (majordomo, cakes-request, -bounces).
 _MACHINE_MAILBOX: Final = re.compile(
-    r"^(mailer[-_.]?daemon|post[-_.]?master|no[-_.]?reply|do[-_.]?not[-_.]?reply|"
-    r"dont[-_.]?reply|bounces?|majordomo|listserv|mailman|list[-_.]?manager)([-_.+].*)?$"
-    r"|[-_.](owner|request|bounces?)(\+.*)?$",
+    rf"^(mailer[-_.]?daemon|post[-_.]?master|{_NO_REPLY}|bounces?|majordomo|listserv|mailman|"
+    r"list[-_.]?manager)([-_.+].*)?$"
+    rf"|[-_.+]{_NO_REPLY}([-_.+].*)?$|-(request|bounces?)(\+.*)?$",
     re.IGNORECASE,
 )
+# "-owner" is also how a shop owner may name a mailbox; it is the list's only on a list host.
+_LIST_OWNER: Final = re.compile(r"(^owner-|-owner(\+.*)?$)", re.IGNORECASE)
+_LIST_HOST: Final = re.compile(r"^(lists?|ml|mailman|groups)\.", re.IGNORECASE)
 _LIST_HEADERS: Final = (
     "list-id", "list-unsubscribe", "list-post", "list-help", "list-subscribe", "list-owner",
-    "list-archive", "x-mailing-list", "x-loop", "x-list",
+    "list-archive", "x-mailing-list", "x-loop", "x-list", "x-list-administrivia",
 )  # fmt: skip
 MAX_SCANNED_PARTS: Final = 200
 # flufl.bounce keeps its detector list private; pinned below 7 in pyproject.toml for that.
@@ -84,7 +90,10 @@ def _report(msg: Message, first: dict[str, str], types: set[str]) -> tuple[str, 
         return "complaint", said
     if "feedback-type" in first:
         return "complaint", f"Feedback-Type: {first['feedback-type']}"
-    if report == "disposition-notification" or "message/disposition-notification" in types:
+    if report == "disposition-notification" or types & {
+        "message/disposition-notification",
+        "message/global-disposition-notification",
+    }:
         return "auto_reply", said
     if ctype == "multipart/report" or types & {
         "message/delivery-status",
@@ -103,16 +112,20 @@ def _report(msg: Message, first: dict[str, str], types: set[str]) -> tuple[str, 
 def _auto_reply(first: dict[str, str]) -> tuple[str, str] | None:
     """Out-of-office and other auto-replies (RFC 3834, Exchange, and what vacation tools write)."""
     auto = first.get("auto-submitted", "")
-    if auto and auto.split(";")[0].strip().lower() != "no":
+    keyword = re.split(r"[\s;(]", auto.strip(), maxsplit=1)[0].lower()  # "no (a comment)" too
+    if auto.strip() and keyword != "no":
         return "auto_reply", f"Auto-Submitted: {auto}"
     for name in _AUTO_HEADERS:
         if name in first:
             return "auto_reply", f"{name.title()}: {first[name]}"
+    # The header asks others not to auto-reply; it does not say a machine wrote the mail, and
+    # Exchange sets it on people's mail too (helpdesks that filtered on it lost real mail).
+    # "All" is what Exchange's own auto-replies and notification software write.
     suppress = first.get("x-auto-response-suppress", "")
-    if {token.strip().lower() for token in suppress.split(",")} & {"all", "oof", "autoreply"}:
-        return "auto_reply", f"X-Auto-Response-Suppress: {suppress}"  # Exchange's own OOF says so
-    if first.get("precedence", "").strip().lower() == "auto_reply":
-        return "auto_reply", f"Precedence: {first['precedence']}"
+    if suppress.strip().lower() == "all":
+        return "auto_reply", f"X-Auto-Response-Suppress: {suppress}"
+    if (precedence := _precedence(first))[1] == "auto_reply":
+        return "auto_reply", f"{precedence[0]}: auto_reply"
     subject = first.get("subject", "")
     if _AUTO_SUBJECT.match(subject):
         return "auto_reply", f"Subject: {subject}"
@@ -121,23 +134,34 @@ def _auto_reply(first: dict[str, str]) -> tuple[str, str] | None:
 
 def _machine_sender(first: dict[str, str], sender: str) -> tuple[str, str] | None:
     """Mail from a mailbox no person reads (notifications, postmasters, list software)."""
-    address = sender or first.get("from", "")
-    local = address.rpartition("@")[0] if "@" in address else address
-    if local and _MACHINE_MAILBOX.search(local.strip().strip("<>\"'")):
+    # "From: MAILER-DAEMON (Mail Delivery System)" has no domain, so no sender address.
+    address = sender or parseaddr(first.get("from", ""))[1] or first.get("from", "")
+    local, _, host = address.strip().strip("<>\"'").rpartition("@")
+    local = local or host
+    if _MACHINE_MAILBOX.search(local) or (_LIST_OWNER.search(local) and _LIST_HOST.match(host)):
         daemon = re.match(r"(mailer|post)", local, re.IGNORECASE)
         return ("bounce" if daemon else "notification"), f"From: {address}"
+    reply_to = parseaddr(first.get("reply-to", ""))[1].rpartition("@")[0]
+    if _NO_REPLY_MAILBOX.search(reply_to):  # answers are not wanted, by design
+        return "notification", f"Reply-To: {first['reply-to']}"
     return None
 
 
 def _bulk(first: dict[str, str]) -> tuple[str, str] | None:
     """Lists and bulk mail: customers never send with these headers."""
-    precedence = first.get("precedence", "").strip().lower()
+    name, precedence = _precedence(first)
     if precedence in ("bulk", "junk", "list"):
-        return "bulk", f"Precedence: {precedence}"
+        return "bulk", f"{name}: {precedence}"
     for name in _LIST_HEADERS:
         if name in first:
             return "bulk", f"{name.title()}: {first[name]}"
     return None
+
+
+def _precedence(first: dict[str, str]) -> tuple[str, str]:
+    """The Precedence header's name and value, lower-cased; some software writes X-Precedence."""
+    name = "Precedence" if "precedence" in first else "X-Precedence"
+    return name, first.get(name.lower(), "").strip().lower()
 
 
 def _bounce_detected(msg: Message) -> tuple[str, str] | None:

@@ -13,7 +13,6 @@ import email.header
 import email.policy
 import email.utils
 import re
-import unicodedata
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +25,7 @@ from charset_normalizer import from_bytes
 from channels.auto_mail import automatic_reason
 from channels.base import PayloadError
 from channels.email_quotes import extract_reply, html_to_text, normalise_whitespace
+from channels.email_residue import readable, without_mime_lines
 from core.messages import Attachment
 
 log = structlog.get_logger(__name__)
@@ -56,15 +56,10 @@ _NOT_FILES: Final = frozenset({  # signatures and encryption envelopes, not file
     "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature",
     "application/pgp-encrypted",
 })  # fmt: skip
-# Boundary lines and part headers (with their folded lines) left in the text of broken MIME.
-_MIME_LINES: Final = re.compile(
-    r"^(--\S{6,}|(content-[\w-]+|mime-version):.*(\r?\n[ \t].*)*)\r?$\n?", re.I | re.M
-)
 _CONTROLS: Final = dict.fromkeys([*range(0x20), 0x7F], " ")  # PostgreSQL refuses NUL in text
 _MIME_TYPE: Final = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
-_ENCODED_LINE: Final = re.compile(r"^[A-Za-z0-9+/]{60,}={0,2}[ \t]*\r?$\n?", re.M)
-_ENCODED_LINES_MIN: Final = 3
-_JUNK_SHARE: Final = 0.1
+_FORWARD: Final = re.compile(r"^\s*(fwd?|wg|tr|rv|转发|轉寄|轉發|転送)\s*[:\uff1a]", re.I)
+_HTML_TAG: Final = re.compile(r"<(html|body|div|p|br|table)\b", re.I)
 _ANGLE_ID: Final = re.compile(r"<[^<>\s\x00-\x1f\x7f]+>")
 _ADDRESS: Final = re.compile(r"[^\s<>()\[\]\"',;:]+@[^\s<>()\[\]\"',;:]+")
 
@@ -125,8 +120,10 @@ def _parse(msg: Message, own: frozenset[str]) -> ParsedEmail:
     walk = _Walk()
     full_text = normalise_whitespace(_text_of(msg, 0, walk))
     skip = automatic_reason(msg, first, walk.types, sender, own)
-    if skip is None and not full_text.strip() and _only_enclosed_mail(walk.attachments):
-        # What complaint loops (JMRP and the like) send: the original, not a word of their own.
+    # What complaint loops (JMRP and the like) send: the original alone. A person forwarding a
+    # mail as an attachment says so in the subject.
+    only_enclosed = not full_text.strip() and _only_enclosed_mail(walk.attachments)
+    if skip is None and only_enclosed and not _FORWARD.match(first.get("subject", "")):
         skip = "complaint", "no text, only an enclosed email"
     if not sender and skip is None:
         raise PayloadError("not an email: no sender address" if headers else "not an email")
@@ -229,9 +226,12 @@ def _text_of(part: Message, depth: int, walk: _Walk) -> str:
     if body and filename is None and part.get_content_disposition() != "attachment":
         data = part.get_payload(decode=True)
         text = decode_bytes(data if isinstance(data, bytes) else b"", part.get_content_charset())
+        html = ctype == "text/html"
         if ctype.startswith("multipart/"):  # its boundary was never found: drop the MIME lines
-            text = _MIME_LINES.sub("", text)
-        return readable(html_to_text(text) if ctype == "text/html" else text)
+            text = without_mime_lines(text)
+            html = _HTML_TAG.search(text) is not None  # the lost part may be the HTML version
+        text = readable(text)  # before HTML rendering, which joins the residue's lines
+        return readable(html_to_text(text)) if html else text
     if ctype not in _NOT_FILES:
         main = ctype.partition("/")[0]
         kind = main if main in ("image", "audio", "video") else "document"
@@ -242,20 +242,6 @@ def _text_of(part: Message, depth: int, walk: _Walk) -> str:
 def _only_enclosed_mail(attachments: list[Attachment]) -> bool:
     """Whether everything besides text is enclosed email (and there is some)."""
     return bool(attachments) and all(a.kind == "email" for a in attachments)
-
-
-def readable(text: str) -> str:
-    """The text without what no person wrote: encoded lines a lost boundary left, binary junk.
-
-    Base64 comes in lines of 60 to 76 letters, digits, "+" and "/" without a space; a few such
-    lines are an encoded part, not words. Text mostly of control codes and replacement
-    characters was never text.
-    """
-    if len(_ENCODED_LINE.findall(text)) >= _ENCODED_LINES_MIN:
-        text = _ENCODED_LINE.sub("", text)
-    visible = [c for c in text if not c.isspace()]
-    junk = sum(1 for c in visible if c == "\ufffd" or unicodedata.category(c) in ("Cc", "Co", "Cn"))
-    return "" if visible and junk / len(visible) > _JUNK_SHARE else text
 
 
 def _alternative(children: list[Message], depth: int, walk: _Walk) -> str:

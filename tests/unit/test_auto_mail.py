@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import pytest
 
 from channels.email_parsing import parse_email
+
+SHOP = "shop@pandan.example"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"
 
 
 def mail(
@@ -107,14 +111,110 @@ AUTOMATIC = {
         "This is a permanent error; I've given up. Sorry it didn't work out.\r\n\r\n"
         "<mei@isp.example>:\r\nmailbox is full\r\n",
     ),
+    "mailer-daemon-without-a-domain": (
+        """From: MAILER-DAEMON (Mail Delivery System)
+        To: shop@pandan.example
+        Subject: Warning: message delayed
+        Message-ID: <md-1@mx.example>""",
+        "Your message has not been delivered yet. It will be retried for 4 more days.",
+    ),
+    "newsletter-with-list-unsubscribe-only": (
+        """From: Flour Supplies <sales@flour.example>
+        To: shop@pandan.example
+        Subject: 20% off this week
+        List-Unsubscribe: <https://flour.example/u/91>
+        Message-ID: <nl-1@flour.example>""",
+        "Bread flour is 20% off this week.",
+    ),
+    "reply-to-no-reply": (
+        """From: Orders <orders@marketplace.example>
+        Reply-To: Do Not Reply <do-not-reply@marketplace.example>
+        To: shop@pandan.example
+        Subject: New order 55120
+        Message-ID: <mk-1@marketplace.example>""",
+        "You have a new order: 2 x pandan chiffon.",
+    ),
+    "auto-submitted-with-a-comment": (
+        """From: Ravi <ravi@mail.example>
+        To: shop@pandan.example
+        Subject: Re: Your order
+        Auto-Submitted: auto-replied (vacation)
+        Message-ID: <as-1@mail.example>""",
+        "I am away until Monday.",
+    ),
+    "x-precedence-bulk": (
+        """From: Updates <updates@portal.example>
+        To: shop@pandan.example
+        Subject: Your monthly statement
+        X-Precedence: bulk
+        Message-ID: <xp-1@portal.example>""",
+        "Your statement for March is ready.",
+    ),
+    "exchange-auto-response-suppress-all": (
+        """From: Tan Ah Kow <ahkow.tan@corp.example>
+        To: shop@pandan.example
+        Subject: Away: Re: Catering quote
+        X-Auto-Response-Suppress: All
+        Message-ID: <ex-2@corp.example>""",
+        "I am on leave and will reply when I am back.",
+    ),
+    "read-receipt-in-global-form": (
+        """From: Tan Ah Kow <ahkow.tan@corp.example>
+        To: shop@pandan.example
+        Subject: Read: Catering quote
+        Message-ID: <mdn-1@corp.example>""",
+        "Reporting-UA: mail.corp.example\r\nDisposition: manual-action/MDN-sent-manually; "
+        "displayed",
+        "message/global-disposition-notification",
+    ),
 }
 
 
 @pytest.mark.parametrize("raw", [mail(*case) for case in AUTOMATIC.values()], ids=list(AUTOMATIC))
 def test_automatic_mail_is_never_answered(raw: bytes) -> None:
-    parsed = parse_email(raw, own_addresses=["shop@pandan.example"])
+    parsed = parse_email(raw, own_addresses=[SHOP])
     assert parsed.skip_reason is not None, parsed
     assert parsed.skip_detail
+
+
+@pytest.mark.parametrize(
+    "local",
+    [
+        "postmaster", "post_master", "post-master", "Post.Master", "mailer-daemon", "mailer_daemon",
+        "MAILER-DAEMON", "noreply", "no-reply", "no_reply", "No.Reply", "donotreply",
+        "do-not-reply", "do_not_reply", "dontreply", "bounce", "bounces", "bounces+shop=pandan",
+        "jobs-noreply", "alerts.no-reply", "noreply-dmarc-support", "cake-lovers-request",
+        "cake-lovers-bounces",
+    ],
+)  # fmt: skip
+def test_machine_mailboxes_however_spelt_are_never_answered(local: str) -> None:
+    raw = mail(
+        f"""From: Service <{local}@service.example>
+        To: {SHOP}
+        Subject: Your account
+        Message-ID: <n-1@service.example>""",
+        "Your account was updated.",
+    )
+    assert parse_email(raw).skip_reason in ("bounce", "notification")
+
+
+def test_list_owner_mailbox_on_a_list_host_is_automatic() -> None:
+    raw = mail(
+        f"""From: cake-lovers-owner@lists.community.example
+        To: {SHOP}
+        Subject: Your subscription
+        Message-ID: <o-1@lists.community.example>""",
+        "Your subscription to cake-lovers is confirmed.",
+    )
+    assert parse_email(raw).skip_detail == "From: cake-lovers-owner@lists.community.example"
+
+
+@pytest.mark.parametrize(
+    "path", sorted((FIXTURES / "automatic").glob("*.eml")), ids=lambda p: p.stem
+)
+def test_recorded_automatic_mail_is_never_answered(path: Path) -> None:
+    parsed = parse_email(path.read_bytes(), own_addresses=["hello@bakeshop.example.sg"])
+    assert parsed.skip_reason in ("bounce", "complaint", "notification", "bulk", "auto_reply")
 
 
 PEOPLE = {
@@ -148,14 +248,66 @@ PEOPLE = {
         Message-ID: <c-4@mail.example>""",
         "Can you make a pandan cake for 20 people this Saturday?",
     ),
+    "a-shop-owner-on-hotmail": (
+        """From: Kopi Corner <kopi-owner@hotmail.example>
+        To: shop@pandan.example
+        Subject: Wholesale kaya
+        Message-ID: <c-5@hotmail.example>""",
+        "Do you sell kaya wholesale? We need 10 jars a week.",
+    ),
+    "a-customer-named-like-a-bouncer": (
+        """From: Bouncer Tan <bouncer.tan@mail.example>
+        To: shop@pandan.example
+        Subject: Opening hours
+        Message-ID: <c-6@mail.example>""",
+        "Are you open on Hari Raya?",
+    ),
+    "auto-submitted-no-with-a-comment": (
+        """From: Farah <farah@mail.example>
+        To: shop@pandan.example
+        Subject: Delivery
+        Auto-Submitted: no (written by a person)
+        Message-ID: <c-7@mail.example>""",
+        "Can you deliver to Tampines tomorrow?",
+    ),
+    "outlook-through-a-distribution-group": (
+        """From: Tan Ah Kow <ahkow.tan@corp.example>
+        To: shop@pandan.example
+        Subject: Catering for 40 on Friday
+        X-Auto-Response-Suppress: DR, OOF, AutoReply
+        Message-ID: <c-8@corp.example>""",
+        "We would like a quote for catering for 40 people this Friday.",
+    ),
+    "reply-to-a-person": (
+        """From: Office <office@corp.example>
+        Reply-To: Tan Ah Kow <ahkow.tan@corp.example>
+        To: shop@pandan.example
+        Subject: Invoice
+        Message-ID: <c-9@corp.example>""",
+        "Please send the invoice for last week's order.",
+    ),
 }
 
 
 @pytest.mark.parametrize("raw", [mail(*case) for case in PEOPLE.values()], ids=list(PEOPLE))
 def test_people_are_answered(raw: bytes) -> None:
-    parsed = parse_email(raw, own_addresses=["shop@pandan.example"])
+    parsed = parse_email(raw, own_addresses=[SHOP])
     assert parsed.skip_reason is None, parsed.skip_detail
     assert parsed.text
+
+
+def test_a_mail_forwarded_as_an_attachment_is_answered() -> None:
+    raw = mail(
+        f"""From: Mei Ling <meiling.tan@gmail.example>
+        To: {SHOP}
+        Subject: FW: Your order 1042 is confirmed
+        Message-ID: <c-10@gmail.example>""",
+        f"From: {SHOP}\r\nTo: meiling.tan@gmail.example\r\nSubject: Your order 1042 is "
+        "confirmed\r\n\r\nYour order is confirmed for Saturday.",
+        "message/rfc822",
+    )
+    parsed = parse_email(raw, own_addresses=[SHOP])
+    assert (parsed.skip_reason, parsed.subject) == (None, "FW: Your order 1042 is confirmed")
 
 
 def test_encoded_lines_a_lost_boundary_left_are_not_taken_as_words() -> None:
