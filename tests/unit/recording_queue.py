@@ -1,4 +1,4 @@
-"""A stand-in for the inbound stream at the webhook edge: what is queued or set aside."""
+"""Stand-ins for the inbound stream and the outbox at the webhook edge, recording what arrives."""
 
 from __future__ import annotations
 
@@ -20,3 +20,11 @@ class RecordingQueue:
     async def set_aside(self, raw: str, reason: str) -> None:
         """Keep a payload that never became a message, with why."""
         self.aside.append((raw, reason))
+
+
+class AcceptingOutbox:
+    """What Ingress calls on the outbox: every delivery report is accepted."""
+
+    async def record_status(self, *args: object) -> bool:
+        """Accept the report."""
+        return True

@@ -22,6 +22,7 @@ from channels.whatsapp import parse_inbound
 from core.messages import Attachment, ChannelName, InboundMessage
 from core.pii import mask_nric
 from core.storable import storable_message, storable_text
+from tests.unit.recording_queue import AcceptingOutbox, RecordingQueue
 
 # Every category, surrogates and controls included: what a provider's JSON can carry.
 ANY_TEXT = st.text(st.characters(exclude_categories=()), min_size=1, max_size=60)
@@ -31,26 +32,15 @@ PROPERTIES = settings(max_examples=120, deadline=None, suppress_health_check=[He
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 
-class _Queue:
-    def __init__(self) -> None:
-        self.entries: list[str] = []
-
-    async def enqueue(self, message: InboundMessage) -> str:
-        self.entries.append(encode(message).encode("utf-8").decode("utf-8"))  # as Redis would
-        return f"{len(self.entries)}-0"
-
-
-class _Outbox:
-    async def record_status(self, *args: object) -> bool:
-        return True
-
-
 async def _queued(parsed: Parsed) -> InboundMessage | None:
     """What the edge puts on the queue for a parse outcome (None when it is not a message)."""
-    queue = _Queue()
-    ingress = Ingress(queue, _Outbox(), Metrics())  # type: ignore[arg-type]
+    queue = RecordingQueue()
+    ingress = Ingress(queue, AcceptingOutbox(), Metrics())  # type: ignore[arg-type]
     await ingress.accept(ChannelName.TELEGRAM, parsed)
-    return decode(queue.entries[0]) if queue.entries else None
+    if not queue.messages:
+        return None
+    # Through the stream's own encoding, as UTF-8 bytes, as Redis would hold it.
+    return decode(encode(queue.messages[0]).encode("utf-8").decode("utf-8"))
 
 
 def _visible(text: str) -> str:

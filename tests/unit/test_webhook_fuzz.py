@@ -23,21 +23,16 @@ from bot.webhooks import (
     twilio_routes,
 )
 from channels.telegram import webhook_secret
-from tests.unit.recording_queue import RecordingQueue
+from tests.unit.recording_queue import AcceptingOutbox, RecordingQueue
 
 TOKEN = "1:fuzz"
 AUTH = "fuzz-auth"
 PUBLIC = "https://bot.example.test"
 
 
-class _Outbox:
-    async def record_status(self, *args: object) -> bool:
-        return True
-
-
 def _app(queue: RecordingQueue | None = None) -> web.Application:
     metrics = Metrics()
-    ingress = Ingress(queue or RecordingQueue(), _Outbox(), metrics)  # type: ignore[arg-type]
+    ingress = Ingress(queue or RecordingQueue(), AcceptingOutbox(), metrics)  # type: ignore[arg-type]
     app = web.Application()
     app.add_routes(
         telegram_routes(TelegramWebhook(webhook_secret(TOKEN), "Bot", 1), ingress, metrics)
