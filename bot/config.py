@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dotenv import dotenv_values
 from pydantic import (
     Field,
     PrivateAttr,
@@ -187,6 +189,17 @@ class Settings(BaseSettings):
     # A conversation a person took over returns to the bot after this much silence.
     human_idle_minutes: int = Field(240, ge=1)
     handoff_check_seconds: float = Field(30.0, gt=0)
+    # The weekly owner report to STAFF_EMAIL: weekday and local time ("mon 09:00"); an empty
+    # value or "off" sends none. Replies to it approve suggested answers (bot kb suggestions).
+    report_at: str = "mon 09:00"
+    # Ask "How did we do?" once the bot answered and the customer was quiet this long; 0: never.
+    rating_after_minutes: int = Field(30, ge=0)
+    # A message this soon after a rating, that the knowledge base does not answer, is its comment.
+    rating_comment_minutes: int = Field(10, ge=1)
+    # A customer is asked for a rating at most once in this many days.
+    rating_every_days: int = Field(7, ge=1)
+    # Approved suggestions are written here and indexed at once (default: in DATA_DIR).
+    learned_faq_path: Path | None = None
     # How often replies set aside while a provider was failing are tried again (when due).
     deferred_check_seconds: float = Field(30.0, gt=0)
 
@@ -236,6 +249,12 @@ class Settings(BaseSettings):
     def _valid_email(cls, value: str | None) -> str | None:
         if value is not None and not _EMAIL.match(value):
             raise ValueError("expected an email address such as staff@example.com")
+        return value
+
+    @field_validator("report_at")
+    @classmethod
+    def _report_time(cls, value: str) -> str:
+        parse_report_at(value)  # its ValueError says what is expected
         return value
 
     @field_validator("twilio_account_sid")
@@ -413,6 +432,16 @@ class Settings(BaseSettings):
         )
 
     @property
+    def report_schedule(self) -> tuple[int, time] | None:
+        """When the weekly owner report goes out: (weekday, Monday 0, local time); None: never."""
+        return parse_report_at(self.report_at)
+
+    @property
+    def learned_faq(self) -> Path:
+        """The knowledge file approved suggestions are written to."""
+        return self.learned_faq_path or self.data_dir / "learned-faq.yaml"
+
+    @property
     def calendar(self) -> BusinessCalendar:
         """The business's calendar: hours, public holidays and closures."""
         return BusinessCalendar(
@@ -515,8 +544,37 @@ def _email_problems(s: Settings) -> list[str]:
     return problems
 
 
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_OFF = ("", "off", "never", "none", "no")
+
+
+def parse_report_at(value: str) -> tuple[int, time] | None:
+    """'mon 09:00' as (0, 09:00); None for an empty value or 'off'."""
+    text = value.strip().lower()
+    if text in _OFF:
+        return None
+    match = re.fullmatch(r"([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})", text)
+    if match is None or match.group(1) not in _WEEKDAYS:
+        raise ValueError("expected a weekday and a local time such as 'mon 09:00', or 'off'")
+    hour, minute = int(match.group(2)), int(match.group(3))
+    if hour > 23 or minute > 59:
+        raise ValueError("expected a time between 00:00 and 23:59, e.g. 'mon 09:00'")
+    return _WEEKDAYS.index(match.group(1)), time(hour, minute)
+
+
+def _set_but_empty(name: str) -> bool:
+    """A setting written with an empty value in the environment or .env (which means "off"
+    for REPORT_AT, while empty values elsewhere mean "the default")."""
+    if name in os.environ:
+        return os.environ[name].strip() == ""
+    values = dotenv_values(".env") if Path(".env").is_file() else {}
+    return name in values and not (values[name] or "").strip()
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise ConfigError with one line per bad setting."""
+    if "report_at" not in overrides and _set_but_empty("REPORT_AT"):
+        overrides["report_at"] = "off"
     try:
         return Settings(**overrides)
     except ValidationError as error:

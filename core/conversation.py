@@ -15,6 +15,7 @@ from core.escalation import EscalationPolicy, HandoffNotices
 from core.glossary import english_glosses
 from core.intents import Intent, classify
 from core.language import Language, LanguageDetector, choose_language
+from core.learning import REPORT_THREAD, OwnerReplies, StaffAnswers
 from core.memory import Memory, Turn
 from core.messages import ChannelName, Choice, InboundMessage, Reply
 from core.pii import hide_ids
@@ -89,7 +90,11 @@ class ConversationCore:
         detector: LanguageDetector | None = None,
         privacy: PrivacyNotice | None = None,
         rights: DataRights | None = None,
+        staff_answers: StaffAnswers | None = None,
+        owner_replies: OwnerReplies | None = None,
     ) -> None:
+        self._staff_answers = staff_answers
+        self._owner_replies = owner_replies
         self._rights = rights
         self._detector = detector
         self._privacy = privacy
@@ -202,6 +207,10 @@ class ConversationCore:
         """A staff member answered a handoff: queue their words to the customer."""
         if message.thread_ref is None:
             return None
+        if message.thread_ref.startswith(REPORT_THREAD):
+            if self._owner_replies is not None:
+                await self._owner_replies.handle(message)
+            return None
         back_to_bot = bool(_BACK_TO_BOT.search(message.text))
         text = _BACK_TO_BOT.sub("", message.text).strip()
         relay = await self._store.record_staff_reply(message.thread_ref, message, text, back_to_bot)
@@ -213,6 +222,12 @@ class ConversationCore:
         ):
             log.info("staff_reply_held", conversation=relay.conversation_id)
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
+        if text and self._staff_answers is not None:
+            try:
+                await self._staff_answers.learn(message.thread_ref, text)
+            except Exception:
+                # The customer has the answer already; a suggestion lost is only a suggestion.
+                log.exception("staff_answer_not_kept", conversation=relay.conversation_id)
         return Reply(conversation_id=relay.conversation_id, text=text)
 
     async def _data_reply(
