@@ -74,6 +74,14 @@ class MailIdentity:
         """The handoff email's Message-ID; replies cite it in In-Reply-To and References."""
         return f"<handoff-{token}@{self.domain}>"
 
+    def report_reply_address(self, token: str) -> str:
+        """Where the owner's reply to a report goes: plus-addressed with the report's token."""
+        return f"{self.local}+r{token}@{self.domain}"
+
+    def report_id(self, token: str) -> str:
+        """An owner report's Message-ID; replies cite it in In-Reply-To and References."""
+        return f"<report-{token}@{self.domain}>"
+
 
 class HandoffStore:
     """Handoff rows in PostgreSQL."""
