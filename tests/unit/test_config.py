@@ -1,3 +1,4 @@
+from datetime import time
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,28 @@ def test_either_business_setting_given_wins_over_the_sample(explicit: dict[str, 
 def test_another_knowledge_folder_keeps_the_defaults(tmp_path: Path) -> None:
     settings = load_settings(knowledge_path=tmp_path)
     assert not settings.uses_sample_business and settings.business_name == "Our Shop"
+
+
+def test_report_at_is_a_weekday_and_a_local_time() -> None:
+    assert load_settings().report_schedule == (0, time(9, 0))  # Monday 09:00 by default
+    assert load_settings(report_at="Friday 17:30").report_schedule == (4, time(17, 30))
+    assert load_settings(report_at="off").report_schedule is None
+
+
+@pytest.mark.parametrize("value", ["monday", "mon 25:00", "someday 09:00", "09:00"])
+def test_a_wrong_report_at_says_what_is_expected(value: str) -> None:
+    with pytest.raises(ConfigError, match=r"REPORT_AT=.*'mon 09:00'"):
+        load_settings(report_at=value)
+
+
+def test_an_empty_report_at_turns_the_report_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text("REPORT_AT=\nBUSINESS_NAME=\n")
+    assert load_settings().report_schedule is None
+    assert load_settings().business_name == "Our Shop"  # elsewhere, empty still means default
+    monkeypatch.setenv("REPORT_AT", "tue 08:15")
+    assert load_settings().report_schedule == (1, time(8, 15))  # the environment wins
+    monkeypatch.setenv("REPORT_AT", "")
+    assert load_settings().report_schedule is None
