@@ -81,7 +81,7 @@ async def connect_imap(
     try:
         await imap.wait_hello_from_server()
         if account.oauth2 is not None:
-            response = await imap.xoauth2(account.username, await account.oauth2())
+            response = await imap.xoauth2(account.username, await _access_token(account.oauth2))
         else:
             response = await imap.login(account.username, account.password or "")
         if response.result != "OK":
@@ -90,6 +90,18 @@ async def connect_imap(
         await logout_quietly(imap)
         raise
     return imap
+
+
+async def _access_token(source: TokenSource) -> str:
+    """An XOAUTH2 access token; a token endpoint that refuses or fails is a refused login.
+
+    So the reader retries with backoff, as after any refused login, instead of stopping the
+    whole process, and `bot doctor` reports it as a login problem.
+    """
+    try:
+        return await source()
+    except Exception as error:
+        raise ImapLoginRefused(f"no access token: {error}"[:300]) from error
 
 
 async def logout_quietly(imap: IMAP4) -> None:
@@ -164,6 +176,11 @@ class EmailPoller:
                         continue
                     await self._session(stop)
                     backoff = 1.0
+                except ImapLoginRefused as error:
+                    # Wrong password or a revoked token: say so loudly, keep trying slowly.
+                    log.error("imap_login_refused", error=str(error), retry_in=backoff)
+                    await sleep_or_stop(stop, backoff)
+                    backoff = min(backoff * 2, 300.0)
                 except (OSError, TimeoutError, ImapError, asyncio.IncompleteReadError) as error:
                     log.warning("imap_connection_lost", error=repr(error), retry_in=backoff)
                     await sleep_or_stop(stop, backoff)

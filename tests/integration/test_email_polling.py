@@ -11,6 +11,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
+from bot.oauth2 import OAuth2Error
 from bot.services import Services
 from tests.integration.bot_harness import wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
@@ -141,3 +142,28 @@ def _flagged(dovecot: Dovecot, address: str) -> list[bytes]:
     _, data = imap.uid("search", None, "KEYWORD", "$BotFailed")
     imap.logout()
     return data[0].split()
+
+
+async def test_a_failing_token_endpoint_is_retried_and_never_stops_the_reader(
+    dovecot: Dovecot, mailbox: str, services: Services
+) -> None:
+    calls = 0
+
+    async def refused() -> str:
+        nonlocal calls
+        calls += 1
+        raise OAuth2Error("token endpoint answered 400: Token has been revoked.")
+
+    async def never(uid: int, raw: bytes) -> None:
+        raise AssertionError("no mail can be read without a login")
+
+    account = ImapAccount("127.0.0.1", dovecot.port, mailbox, None, use_tls=False, oauth2=refused)
+    storage = services.storage
+    poller = EmailPoller(account, never, WatermarkStore(storage.pool, account), storage.redis)
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    await wait_for(lambda: calls >= 2, within=10)  # tried again after the first refusal
+    assert not task.done()
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)  # ends cleanly when stopped, no exception
+    assert not poller.ready.is_set()
