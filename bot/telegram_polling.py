@@ -8,6 +8,7 @@ queues it again, and the queue's dedupe by provider message id drops the copy.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from typing import Any, Final
 
 import asyncpg
@@ -18,6 +19,7 @@ from telegram.error import Conflict, RetryAfter, TelegramError
 
 from bot.ingress import Ingress
 from bot.leader import LeaderLease
+from bot.outages import OUTAGES
 from bot.stopping import sleep_or_stop
 from channels.base import PayloadError
 from channels.telegram import ALLOWED_UPDATES, parse_update
@@ -80,16 +82,17 @@ class TelegramPoller:
             await self._poll_while_leader(stop)
         finally:
             # Hand over at once instead of making a restarted process wait out the lease.
-            await self._lease.release()
+            with contextlib.suppress(*OUTAGES):
+                await self._lease.release()
 
     async def _poll_while_leader(self, stop: asyncio.Event) -> None:
         """The polling loop proper, with backoff on errors."""
         backoff = 1.0
         while not stop.is_set():
-            if not await self._lease.hold():
-                await sleep_or_stop(stop, 5.0)  # another process polls; stand by
-                continue
             try:
+                if not await self._lease.hold():
+                    await sleep_or_stop(stop, 5.0)  # another process polls; stand by
+                    continue
                 await self.poll_once()
                 backoff = 1.0
             except RetryAfter as error:
@@ -99,6 +102,12 @@ class TelegramPoller:
                 await sleep_or_stop(stop, 5.0)
             except TelegramError as error:
                 log.warning("telegram_poll_failed", error=str(error), retry_in=backoff)
+                await sleep_or_stop(stop, backoff)
+                backoff = min(backoff * 2, 60.0)
+            except OUTAGES as error:
+                # Redis or PostgreSQL restarting: the offset did not move, so Telegram keeps the
+                # updates and hands them over again (duplicates are dropped by their ids).
+                log.warning("telegram_storage_unreachable", error=repr(error), retry_in=backoff)
                 await sleep_or_stop(stop, backoff)
                 backoff = min(backoff * 2, 60.0)
 

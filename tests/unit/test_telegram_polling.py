@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from redis.exceptions import ConnectionError as RedisConnectionError
 from telegram import Bot
 
 from bot.ingress import Ingress
 from bot.metrics import Metrics
 from bot.telegram_polling import TelegramPoller
 from channels.telegram import ALLOWED_UPDATES
+from core.messages import InboundMessage
 from tests.providers.fixtures import telegram_api
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 from tests.unit.recording_queue import RecordingQueue
@@ -84,3 +87,54 @@ async def test_a_batch_ptb_cannot_build_is_read_update_by_update(
     assert call["allowed_updates"] == ALLOWED_UPDATES and call["timeout"] == 0
     assert await poller.poll_once() == 0  # the stored offset confirmed all three
     assert telegram_api.calls_to("getUpdates")[-1].params["offset"] == last + 1
+
+
+class _HeldLease:
+    """This process holds the poller lease throughout."""
+
+    async def hold(self) -> bool:
+        return True
+
+    async def release(self) -> None:
+        raise RedisConnectionError("Valkey is still down at the stop")
+
+
+class _QueueDownOnce(RecordingQueue):
+    """Redis refuses the first message (restarting), then takes them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.refused = 0
+
+    async def enqueue(self, message: InboundMessage) -> str:
+        if not self.refused:
+            self.refused += 1
+            raise RedisConnectionError("Connection refused")
+        return await super().enqueue(message)
+
+
+async def test_a_storage_outage_while_polling_is_waited_out_and_nothing_is_lost(
+    telegram_api: FakeTelegramAPI, bot: Bot
+) -> None:
+    telegram_api.push_update(message(50, text="Still open today?"))
+    queue, offsets = _QueueDownOnce(), _Offsets()
+    poller = TelegramPoller(
+        bot,
+        Ingress(queue, object(), Metrics()),  # type: ignore[arg-type]
+        offsets,  # type: ignore[arg-type]
+        _NoLease(),  # type: ignore[arg-type]
+        poll_timeout=0,
+    )
+    poller._lease = _HeldLease()  # type: ignore[assignment]
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    for _ in range(100):  # the poller waits 1 s after the outage, then fetches again
+        if queue.messages:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await asyncio.wait_for(task, timeout=5)  # the release failing at the stop is no crash
+
+    assert queue.refused == 1
+    assert [m.text for m in queue.messages] == ["Still open today?"]
+    assert len(offsets.saved) == 1  # the offset moved only once the update was queued
