@@ -22,6 +22,7 @@ from core.pii import hide_ids
 from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.question_parts import answer_parts, question_parts
 from core.ranking import Ranking
+from core.ratings import COMMENT_REASON, RatingStore, chosen_score, typed_score
 from core.storable import storable_message
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
@@ -92,7 +93,9 @@ class ConversationCore:
         rights: DataRights | None = None,
         staff_answers: StaffAnswers | None = None,
         owner_replies: OwnerReplies | None = None,
+        ratings: RatingStore | None = None,
     ) -> None:
+        self._ratings = ratings
         self._staff_answers = staff_answers
         self._owner_replies = owner_replies
         self._rights = rights
@@ -136,6 +139,8 @@ class ConversationCore:
                 await self._store.release_held(record)
                 await claim.finish(record.conversation_id, [Turn("customer", message.text)])
                 return None
+            # Before numbered choices: a number just after "How did we do?" is its answer.
+            rating = await self._rating(message, record) if data_request is None else None
             message = picked
             language = await self._language(message, record)
             if data_request == ERASE_YES:
@@ -146,6 +151,13 @@ class ConversationCore:
             if data_request is not None:
                 composition, confidence = await self._data_reply(
                     data_request, message, record, language
+                )
+            elif rating is not None:
+                score, recorded = rating
+                reason = f"rating:{score}" if recorded else None
+                composition, confidence = (
+                    Composition(texts.text("rating.thanks", language), reason=reason),
+                    1.0,
                 )
             elif (gate := await self._consent_gate(message, record, language)) is not None:
                 composition, confidence = gate, 1.0
@@ -267,6 +279,27 @@ class ConversationCore:
         )
         return Reply(conversation_id=record.conversation_id, text=text)
 
+    async def _rating(
+        self, message: InboundMessage, record: InboundRecord
+    ) -> tuple[int, bool] | None:
+        """A score answering "How did we do?" (kept), with whether it was kept; None otherwise.
+
+        A tapped button is always thanked for, even when its question is too old to keep it; a
+        typed number is a score only while a question waits for one.
+        """
+        if self._ratings is None:
+            return None
+        contact, channel = record.profile.contact_id, message.channel.value
+        at = message.received_at
+        if (score := chosen_score(message)) is not None:
+            return score, await self._ratings.record_score(contact, channel, score, at, False)
+        score = typed_score(message.text) if message.choice_entry_id is None else None
+        if score is not None and await self._ratings.record_score(
+            contact, channel, score, at, True
+        ):
+            return score, True
+        return None
+
     async def _consent_gate(
         self, message: InboundMessage, record: InboundRecord, language: Language
     ) -> Composition | None:
@@ -345,6 +378,14 @@ class ConversationCore:
             return replace(composition, text=text, escalate=True, reason=keyword, choices=()), (
                 ranking.confidence
             )
+        if composition.reason == "no_answer" and not picked and self._ratings is not None:
+            # Words the knowledge base cannot answer, just after a score, comment on it.
+            kept = await self._ratings.record_comment(
+                profile.contact_id, message.channel.value, message.text, message.received_at
+            )
+            if kept:
+                thanks = texts.text("rating.comment_thanks", language)
+                return Composition(thanks, reason=COMMENT_REASON), ranking.confidence
         if composition.reason == "no_answer":
             # Ask once more before calling a person; the second miss in a row hands over.
             if record.misses_in_a_row == 0:
@@ -381,6 +422,11 @@ def _data_request(message: InboundMessage, history: tuple[Turn, ...]) -> Intent 
 
 
 _BACK_TO_BOT = re.compile(r"(?<!\w)#(resolve|resolved|bot)\b", re.IGNORECASE)
+
+
+def resolves(staff_text: str) -> bool:
+    """Whether a staff reply hands the conversation back to the bot (#resolve, #bot)."""
+    return bool(_BACK_TO_BOT.search(staff_text))
 
 
 def _forwarded_text(message: InboundMessage) -> str:

@@ -44,6 +44,8 @@ class DataSummary:
     first_contact: datetime
     consent: bool | None
     consent_at: datetime | None
+    ratings: tuple[tuple[int, datetime], ...] = ()
+    """Scores the customer gave ("How did we do?") and when, oldest first."""
 
 
 @dataclass(frozen=True, slots=True)

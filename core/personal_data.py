@@ -57,7 +57,11 @@ class PostgresPersonalData:
                      WHERE c.contact_id = k.id) AS conversations,
                    (SELECT count(*) FROM messages m JOIN conversations c
                        ON c.id = m.conversation_id WHERE c.contact_id = k.id) AS messages,
-                   r.granted, r.recorded_at
+                   r.granted, r.recorded_at,
+                   ARRAY(SELECT g.score FROM ratings g WHERE g.contact_id = k.id
+                            AND g.score IS NOT NULL ORDER BY g.rated_at, g.id) AS scores,
+                   ARRAY(SELECT g.rated_at FROM ratings g WHERE g.contact_id = k.id
+                            AND g.score IS NOT NULL ORDER BY g.rated_at, g.id) AS rated
               FROM contacts k
               LEFT JOIN LATERAL (SELECT granted, recorded_at FROM consent_records
                                   WHERE contact_id = k.id ORDER BY id DESC LIMIT 1) r ON true
@@ -76,6 +80,7 @@ class PostgresPersonalData:
             first_contact=row["created_at"],
             consent=row["granted"],
             consent_at=row["recorded_at"],
+            ratings=tuple(zip(row["scores"], row["rated"], strict=True)),
         )
 
     async def export(self, contact_id: int) -> dict[str, Any]:
@@ -110,6 +115,12 @@ class PostgresPersonalData:
                 " ON c.id = e.conversation_id WHERE c.contact_id = $1 ORDER BY e.id",
                 contact_id,
             )
+            ratings = await conn.fetch(
+                "SELECT conversation_id, channel, asked_at, score, rated_at, comment,"
+                " commented_at FROM ratings WHERE contact_id = $1"
+                " AND (asked_at IS NOT NULL OR score IS NOT NULL) ORDER BY id",
+                contact_id,
+            )
             consents = await conn.fetch(
                 "SELECT channel, granted, notice_text, recorded_at FROM consent_records"
                 " WHERE contact_id = $1 ORDER BY id",
@@ -135,6 +146,7 @@ class PostgresPersonalData:
                 for c in conversations
             ],
             "consent_records": [_plain(r) for r in consents],
+            "ratings": [_plain(r) for r in ratings],
         }
 
     async def erase(

@@ -69,6 +69,15 @@ def describe_data(summary: DataSummary, language: Language, zone: tzinfo) -> str
         consent = texts.text(
             key, language, date=summary.consent_at.astimezone(zone).date().isoformat()
         )
+    ratings = ", ".join(
+        texts.text(
+            "privacy.rating",
+            language,
+            score=str(score),
+            date=at.astimezone(zone).date().isoformat(),
+        )
+        for score, at in summary.ratings
+    )
     body = texts.text(
         "privacy.summary",
         language,
@@ -79,5 +88,6 @@ def describe_data(summary: DataSummary, language: Language, zone: tzinfo) -> str
         messages=str(summary.messages),
         since=summary.first_contact.astimezone(zone).date().isoformat(),
         consent=consent,
+        ratings=ratings or texts.text("privacy.ratings_none", language),
     )
     return f"{texts.text('privacy.export_ready', language)}\n{body}"

@@ -199,20 +199,20 @@ _CATALOG: dict[str, dict[Language, str]] = {
     "privacy.summary": {
         EN: "• Name: {name}\n• Language: {lang}\n• Channels: {channels}\n"
         "• Conversations: {conversations} ({messages} messages) since {since}\n"
-        "• Privacy notice: {consent}\n"
+        "• Privacy notice: {consent}\n• Ratings: {ratings}\n"
         "Reply DELETE MY DATA to erase all of it. Our staff can send you a full copy.",
         ZH: "• 姓名：{name}\n• 语言：{lang}\n• 渠道：{channels}\n"
         "• 对话：自 {since} 起共 {conversations} 次（{messages} 条消息）\n"
-        "• 隐私声明：{consent}\n"
+        "• 隐私声明：{consent}\n• 评分：{ratings}\n"
         "回复 DELETE MY DATA 即可全部删除。我们的工作人员也可以把完整副本发给您。",
         MS: "• Nama: {name}\n• Bahasa: {lang}\n• Saluran: {channels}\n"
         "• Perbualan: {conversations} ({messages} mesej) sejak {since}\n"
-        "• Notis privasi: {consent}\n"
+        "• Notis privasi: {consent}\n• Penilaian: {ratings}\n"
         "Balas DELETE MY DATA untuk memadam semuanya. Kakitangan kami boleh menghantar "
         "salinan penuh kepada anda.",
         TA: "• பெயர்: {name}\n• மொழி: {lang}\n• வழிகள்: {channels}\n"
         "• உரையாடல்கள்: {since} முதல் {conversations} ({messages} செய்திகள்)\n"
-        "• தனியுரிமை அறிவிப்பு: {consent}\n"
+        "• தனியுரிமை அறிவிப்பு: {consent}\n• மதிப்பீடுகள்: {ratings}\n"
         "அனைத்தையும் அழிக்க DELETE MY DATA என்று பதிலளியுங்கள். எங்கள் ஊழியர்கள் முழு "
         "நகலை உங்களுக்கு அனுப்பலாம்.",
     },
@@ -326,6 +326,34 @@ _CATALOG: dict[str, dict[Language, str]] = {
         "{limit} இணைப்புகளை மட்டுமே வைத்திருப்போம், எனவே கடைசி {dropped} இணைப்புகள் "
         "வைக்கப்படவில்லை. அவை முக்கியமானவை என்றால், வேறொரு மின்னஞ்சலில் அனுப்புங்கள்.",
     },
+    "rating.ask": {
+        EN: "How did we do? Please rate this conversation from 1 (very poor) to 5 (excellent).",
+        ZH: "我们的服务如何？请为这次对话打分，从 1（很差）到 5（非常好）。",
+        MS: "Bagaimana layanan kami? Sila nilai perbualan ini dari 1 (sangat lemah) "
+        "hingga 5 (cemerlang).",
+        TA: "எங்கள் சேவை எப்படி இருந்தது? இந்த உரையாடலை 1 (மிக மோசம்) முதல் 5 (மிகச் சிறப்பு) "
+        "வரை மதிப்பிடுங்கள்.",
+    },
+    "rating.thanks": {
+        EN: "Thank you for your rating! If you'd like to tell us more, just write it here.",
+        ZH: "谢谢您的评分！如果还有什么想告诉我们的，直接在这里留言即可。",
+        MS: "Terima kasih atas penilaian anda! Jika ada apa-apa lagi yang ingin anda "
+        "kongsikan, tulis sahaja di sini.",
+        TA: "உங்கள் மதிப்பீட்டிற்கு நன்றி! மேலும் ஏதாவது சொல்ல விரும்பினால், இங்கே எழுதுங்கள்.",
+    },
+    "rating.comment_thanks": {
+        EN: "Thank you, we have passed your comment on to our team.",
+        ZH: "谢谢，您的意见已转达给我们的团队。",
+        MS: "Terima kasih, komen anda telah kami sampaikan kepada pasukan kami.",
+        TA: "நன்றி, உங்கள் கருத்தை எங்கள் குழுவிடம் தெரிவித்துள்ளோம்.",
+    },
+    "privacy.rating": {
+        EN: "{score}/5 on {date}",
+        ZH: "{date} 评 {score}/5",
+        MS: "{score}/5 pada {date}",
+        TA: "{date} அன்று {score}/5",
+    },
+    "privacy.ratings_none": {EN: "none", ZH: "无", MS: "tiada", TA: "இல்லை"},
 }
 
 
@@ -377,6 +405,19 @@ _words(
              "kad kenalan", "fail", "lampiran"),
         TA: ("புகைப்படங்களை", "படங்களை", "குரல் செய்திகளை", "ஒலிக் கோப்புகளை", "வீடியோக்களை",
              "ஸ்டிக்கர்களை", "இருப்பிடங்களை", "தொடர்பு அட்டைகளை", "கோப்புகளை", "இணைப்புகளை"),
+    },
+)  # fmt: skip
+# The five answers to "How did we do?", 1 first: WhatsApp numbers them, so "5" is the best.
+_words(
+    "rating.score",
+    range(1, 6),
+    {
+        EN: ("⭐ Very poor", "⭐⭐ Poor", "⭐⭐⭐ OK", "⭐⭐⭐⭐ Good", "⭐⭐⭐⭐⭐ Excellent"),
+        ZH: ("⭐ 很差", "⭐⭐ 较差", "⭐⭐⭐ 一般", "⭐⭐⭐⭐ 好", "⭐⭐⭐⭐⭐ 非常好"),
+        MS: ("⭐ Sangat lemah", "⭐⭐ Lemah", "⭐⭐⭐ Sederhana", "⭐⭐⭐⭐ Baik",
+             "⭐⭐⭐⭐⭐ Cemerlang"),
+        TA: ("⭐ மிக மோசம்", "⭐⭐ மோசம்", "⭐⭐⭐ பரவாயில்லை", "⭐⭐⭐⭐ நன்று",
+             "⭐⭐⭐⭐⭐ மிகச் சிறப்பு"),
     },
 )  # fmt: skip
 
