@@ -1,4 +1,4 @@
-"""Prometheus metrics for one process: messages in and out, failures, queue depth, latencies."""
+"""Prometheus metrics for one process: messages, failures, queue, latencies, outcomes."""
 
 from __future__ import annotations
 
@@ -49,6 +49,18 @@ class Metrics:
             "Errors and warnings providers reported to us",
             ["channel", "level"],
             registry=r,
+        )
+        self.handoffs = Counter(
+            "bot_handoffs", "Replies that handed the conversation to staff", ["reason"], registry=r
+        )
+        self.resolutions = Counter(
+            "bot_resolutions",
+            "Conversations that ended resolved, by the bot alone or by staff (#resolve)",
+            ["by"],
+            registry=r,
+        )
+        self.ratings = Counter(
+            "bot_ratings", "Scores customers gave to How did we do?", ["score"], registry=r
         )
         self.queue_depth = Gauge("bot_queue_depth", "Inbound entries not yet done", registry=r)
         self.ack_seconds = Histogram(

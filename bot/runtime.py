@@ -21,12 +21,14 @@ from bot.handoffs import HandoffStore
 from bot.ingress import FloodGuard, Ingress
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
+from bot.rating_requests import rating_requests
 from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
 from bot.stopping import Waits
 from bot.worker import Worker
-from core.messages import InboundMessage, Reply
+from core.conversation import resolves
+from core.messages import ChannelName, InboundMessage, Reply
 from core.outbox import PostgresOutbox
 
 log = structlog.get_logger(__name__)
@@ -227,6 +229,16 @@ class Runtime:
                 max_instances=1,
                 coalesce=True,
             )
+        # Conversations that ended get "How did we do?"; a lock lets one process claim at a time.
+        asking = rating_requests(
+            s,
+            self.services.storage.pool,
+            self.metrics,
+            self.delivery().send_deferred if self.channels.senders else None,
+        )
+        scheduler.add_job(
+            asking.run, "interval", minutes=1, id="ratings", max_instances=1, coalesce=True
+        )
         return scheduler
 
     async def _apply_retention(self) -> None:
@@ -245,9 +257,22 @@ class Runtime:
     async def _handle(self, message: InboundMessage) -> Reply | None:
         """The core, then an immediate handoff email when the reply escalated."""
         reply = await self.services.core.handle(message)
+        self._count_outcome(message, reply)
         if reply is not None and reply.escalate and self.channels.handoffs is not None:
             # The staff address gets the handoff at once, not at the next scheduler tick.
             kick = asyncio.create_task(self.channels.handoffs.dispatch_due())
             self._kicks.add(kick)
             kick.add_done_callback(self._kicks.discard)
         return reply
+
+    def _count_outcome(self, message: InboundMessage, reply: Reply | None) -> None:
+        """Handoffs by reason, ratings by score, and staff resolutions, as they happen."""
+        if reply is None:
+            return
+        if reply.escalate:
+            self.metrics.handoffs.labels(reply.reason or "unknown").inc()
+        if reply.reason is not None and reply.reason.startswith("rating:"):
+            self.metrics.ratings.labels(reply.reason.removeprefix("rating:")).inc()
+        if message.channel is ChannelName.STAFF and resolves(message.text):
+            # A relayed staff reply with #resolve; bot resolutions are counted by the rating job.
+            self.metrics.resolutions.labels("staff").inc()

@@ -32,6 +32,7 @@ from core.memory import RedisMemory
 from core.migrate import apply_migrations
 from core.personal_data import PostgresPersonalData
 from core.privacy import PrivacyNotice
+from core.rating_store import PostgresRatings
 from core.retrieval import Retriever
 from core.store import PostgresStore
 from core.summaries import VectorSummaries
@@ -163,6 +164,7 @@ class Services:
                 s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
             ),
             rights=self.rights,
+            ratings=PostgresRatings(pool, timedelta(minutes=s.rating_comment_minutes)),
         )
         # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
         await self.rights.finish_pending()
