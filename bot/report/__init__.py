@@ -1,0 +1,1 @@
+"""The weekly owner report: figures, unanswered-question groups, the mail, `bot report`."""

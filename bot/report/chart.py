@@ -1,0 +1,41 @@
+"""The report's chart: conversations per day as bars, the resolution rate as a line (PNG)."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from bot.report.figures import Day
+
+WIDTH_PX, HEIGHT_PX, DPI = 600, 260, 100
+_BARS, _LINE = "#9cb8d9", "#1f7a3a"
+
+
+def draw_chart(days: Sequence[Day]) -> bytes:
+    """A 600x260 PNG; matplotlib is imported here only, with the Agg canvas (no display)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    # Figure and its canvas directly, not pyplot: no global state, safe off the main thread.
+    figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
+    FigureCanvasAgg(figure)
+    bars = figure.add_subplot()
+    labels = [f"{d.day:%a %d}" for d in days]
+    bars.bar(labels, [d.conversations for d in days], color=_BARS, label="conversations")
+    bars.set_ylabel("conversations")
+    bars.tick_params(axis="x", labelsize=8)
+    rates = figure_rates(days)
+    line = bars.twinx()
+    line.plot(labels, rates, color=_LINE, marker="o", label="resolved by the bot (%)")
+    line.set_ylim(0, 100)
+    line.set_ylabel("resolved by the bot (%)")
+    figure.legend(loc="upper left", fontsize=8, frameon=False)
+    figure.tight_layout()
+    out = io.BytesIO()
+    figure.savefig(out, format="png")
+    return out.getvalue()
+
+
+def figure_rates(days: Sequence[Day]) -> list[float]:
+    """Resolution rate per day in percent; NaN leaves a gap on days without conversations."""
+    return [float("nan") if d.resolution_rate is None else 100 * d.resolution_rate for d in days]

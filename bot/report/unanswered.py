@@ -1,0 +1,108 @@
+"""Questions the bot could not answer in a period, grouped by meaning, personal data masked."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import asyncpg
+import numpy as np
+import numpy.typing as npt
+
+from bot.report.period import Period
+from core.embedding import Vectors
+from core.masking import mask_personal
+
+DISTANCE_THRESHOLD = 0.45
+"""Cosine distance at which average-linkage merging stops. Measured on CLINC150 validation
+paraphrases with all-MiniLM-L6-v2 (bench/report_threshold.py, bench/RESULTS.md)."""
+MAX_QUESTIONS = 5000
+"""The newest this many questions are grouped; more would only slow the weekly mail down."""
+EXAMPLES = 3
+Labels = npt.NDArray[np.intp]
+
+# The customer's question behind each reply that declined (no answer) or offered choices.
+_QUESTIONS = """
+SELECT q.body, k.display_name
+  FROM messages r
+  JOIN messages q ON q.id = r.in_reply_to AND q.direction = 'inbound'
+  JOIN conversations c ON c.id = q.conversation_id
+  JOIN contacts k ON k.id = c.contact_id
+ WHERE r.direction = 'outbound' AND r.created_at >= $1 AND r.created_at < $2
+   AND (r.reason IN ('no_answer', 'no_answer_twice') OR jsonb_array_length(r.choices) > 0)
+ ORDER BY r.created_at DESC LIMIT $3
+"""
+
+
+class QuestionEmbedder(Protocol):
+    """What grouping needs of the bot's embedder (core.embedding.Embedder has it)."""
+
+    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        """One L2-normalised row per question."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionGroup:
+    """Questions that mean the same: how many were asked, and up to three of them."""
+
+    size: int
+    examples: tuple[str, ...]
+
+
+async def unanswered_questions(pool: asyncpg.Pool, period: Period) -> list[str]:
+    """The period's declined and "Did you mean" questions, newest first, already masked."""
+    rows = await pool.fetch(_QUESTIONS, period.start, period.end, MAX_QUESTIONS)
+    names = [(r["display_name"],) if r["display_name"] else () for r in rows]
+    return [mask_personal(r["body"], n) for r, n in zip(rows, names, strict=True)]
+
+
+async def group_questions(
+    questions: Sequence[str],
+    embedder: QuestionEmbedder,
+    threshold: float = DISTANCE_THRESHOLD,
+) -> list[QuestionGroup]:
+    """Group masked questions by meaning, largest group first."""
+    counts = Counter(" ".join(q.split()) for q in questions if q.strip())
+    texts = list(counts)
+    if not texts:
+        return []
+    vectors = await embedder.embed_queries(texts)
+    labels = await asyncio.to_thread(_cluster, vectors, threshold)
+    weights = np.array([counts[t] for t in texts], dtype=np.int64)
+    groups = [
+        _group(texts, vectors, weights, np.flatnonzero(labels == label))
+        for label in np.unique(labels)
+    ]
+    return sorted(groups, key=lambda g: (-g.size, g.examples))
+
+
+def _cluster(vectors: Vectors, threshold: float) -> Labels:
+    """Average-linkage clusters under a cosine distance threshold; one label per row."""
+    if len(vectors) < 2:
+        return np.zeros(len(vectors), dtype=np.intp)
+    from sklearn.cluster import AgglomerativeClustering  # type: ignore[import-untyped]
+
+    model = AgglomerativeClustering(
+        n_clusters=None, metric="cosine", linkage="average", distance_threshold=threshold
+    )
+    labels: Labels = model.fit_predict(vectors)
+    return labels
+
+
+def _group(
+    texts: list[str], vectors: Vectors, weights: npt.NDArray[np.int64], members: Labels
+) -> QuestionGroup:
+    """A group's size (repeats counted) and the distinct questions nearest its centre."""
+    centre = vectors[members].mean(axis=0)
+    nearest = members[np.argsort(-(vectors[members] @ centre), kind="stable")]
+    examples: list[str] = []
+    for index in nearest:
+        if texts[index].casefold() not in {e.casefold() for e in examples}:
+            examples.append(texts[index])
+        if len(examples) == EXAMPLES:
+            break
+    return QuestionGroup(int(weights[members].sum()), tuple(examples))
