@@ -1,4 +1,4 @@
-"""Route each new mail: staff replies to their handoff, customers to the queue, robots nowhere."""
+"""Route each new mail: staff replies to their handoff or report, customers to the queue."""
 
 from __future__ import annotations
 
@@ -13,13 +13,16 @@ from bot.email_notices import EmailNotices, size_text
 from bot.email_polling import HEADER_BYTES
 from bot.ingress import Ingress
 from channels.base import Ignored, PayloadError
-from channels.email import to_inbound
+from channels.email import reply_route, to_inbound
 from channels.email_parsing import ParsedEmail, parse_email
+from core.learning import REPORT_THREAD
 from core.messages import ChannelName, InboundMessage
 
 log = structlog.get_logger(__name__)
 _PLUS_TOKEN = re.compile(r"\+h([0-9a-f]{32})@", re.IGNORECASE)
 _HANDOFF_ID = re.compile(r"<handoff-([0-9a-f]{32})@", re.IGNORECASE)
+_REPORT_PLUS = re.compile(r"\+r([A-Za-z0-9_-]{8,64})@")
+_REPORT_ID = re.compile(r"<report-([A-Za-z0-9_-]{8,64})@")
 
 
 def handoff_token(parsed: ParsedEmail) -> str | None:
@@ -30,6 +33,17 @@ def handoff_token(parsed: ParsedEmail) -> str | None:
     for reference in (parsed.in_reply_to or "", *parsed.references):
         if match := _HANDOFF_ID.search(reference):
             return match.group(1).lower()
+    return None
+
+
+def report_token(parsed: ParsedEmail) -> str | None:
+    """The owner report a mail answers: from the plus address or its thread headers."""
+    for recipient in parsed.recipients:
+        if match := _REPORT_PLUS.search(recipient):
+            return match.group(1)
+    for reference in (parsed.in_reply_to or "", *parsed.references):
+        if match := _REPORT_ID.search(reference):
+            return match.group(1)
     return None
 
 
@@ -64,6 +78,10 @@ class EmailIngress:
             await self.too_large(uid, header_section(raw), len(raw))
             return
         parsed = parse_email(raw, own_addresses=self._own)
+        report = report_token(parsed) if parsed.skip_reason is None else None
+        if report is not None:
+            await self._report_reply(parsed, report, raw)
+            return
         token = handoff_token(parsed)
         if parsed.sender in self._staff and parsed.skip_reason is None:
             await self._staff_reply(parsed, token, raw)
@@ -135,6 +153,30 @@ class EmailIngress:
             received_at=inbound.received_at,
             display_name=parsed.sender_name,
             thread_ref=token,
+        )
+        await self._ingress.accept(ChannelName.STAFF, message)
+
+    async def _report_reply(self, parsed: ParsedEmail, token: str, raw: bytes) -> None:
+        """A reply to an owner report: only staff may approve; the core checks the token."""
+        if parsed.sender not in self._staff:
+            await self._ingress.accept(
+                ChannelName.EMAIL, Ignored("report_reply_not_from_staff", parsed.sender)
+            )
+            return
+        inbound = to_inbound(parsed, raw)
+        if not isinstance(inbound, InboundMessage):
+            await self._ingress.accept(ChannelName.STAFF, inbound)
+            return
+        message = InboundMessage(
+            channel=ChannelName.STAFF,
+            external_user_id=parsed.sender,
+            provider_message_id=inbound.provider_message_id,
+            text=parsed.text.strip(),
+            received_at=inbound.received_at,
+            display_name=parsed.sender_name,
+            thread_ref=REPORT_THREAD + token,
+            # The confirmation goes back in the same thread.
+            reply_to=reply_route(parsed),
         )
         await self._ingress.accept(ChannelName.STAFF, message)
 
