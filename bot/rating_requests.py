@@ -10,7 +10,7 @@ transaction-scoped advisory lock lets one claim at a time, the others skip that 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
@@ -40,8 +40,8 @@ BATCH = 200
 _ENDED = """
 WITH quiet AS (
     SELECT c.id, c.contact_id, c.channel, c.last_message_at FROM conversations c
-     WHERE c.last_message_at < $1 AND c.last_message_at >= $1 - $2::interval
-       AND c.status = 'bot' AND c.channel IN ('telegram', 'whatsapp', 'webchat', 'email')
+     WHERE c.last_message_at < $1 AND c.last_message_at >= $1::timestamptz - $2::interval
+       AND c.status = 'bot' AND c.channel = ANY($5::text[])
        AND NOT EXISTS (SELECT 1 FROM ratings r WHERE r.conversation_id = c.id)
 ), ended AS (
     SELECT q.*, CASE
@@ -84,7 +84,11 @@ class RatingRequests:
         every: timedelta,
         ask: bool = True,
         send: Callable[[], Awaitable[int]] | None = None,
+        channels: Collection[str] = ASKED_CHANNELS,
     ) -> None:
+        # Only conversations this process can send to are claimed (and email's, never asked):
+        # a process without, say, WhatsApp leaves those to one that has it.
+        self._channels = sorted((ASKED_CHANNELS & set(channels)) | {"email"})
         self._pool = pool
         self._metrics = metrics
         self._quiet = quiet
@@ -115,7 +119,9 @@ class RatingRequests:
                 "SELECT pg_try_advisory_xact_lock(hashtext('rating_requests'))"
             ):
                 return 0  # another process is claiming this round
-            rows = await conn.fetch(_ENDED, now - self._quiet, LOOKBACK, now - self._every, BATCH)
+            rows = await conn.fetch(
+                _ENDED, now - self._quiet, LOOKBACK, now - self._every, BATCH, self._channels
+            )
             for row in rows:
                 ask = (
                     self._ask
@@ -174,6 +180,7 @@ def rating_requests(
     pool: asyncpg.Pool,
     metrics: Metrics,
     send: Callable[[], Awaitable[int]] | None,
+    channels: Collection[str],
 ) -> RatingRequests:
     """The job as the settings say: RATING_AFTER_MINUTES=0 counts resolutions but asks nobody."""
     minutes = settings.rating_after_minutes
@@ -184,4 +191,5 @@ def rating_requests(
         every=timedelta(days=settings.rating_every_days),
         ask=minutes > 0,
         send=send,
+        channels=channels,
     )

@@ -235,6 +235,7 @@ class Runtime:
             self.services.storage.pool,
             self.metrics,
             self.delivery().send_deferred if self.channels.senders else None,
+            {channel.value for channel in self.channels.senders},
         )
         scheduler.add_job(
             asking.run, "interval", minutes=1, id="ratings", max_instances=1, coalesce=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Protocol
 
 import structlog
@@ -289,14 +290,16 @@ class ConversationCore:
         """
         if self._ratings is None:
             return None
-        contact, channel = record.profile.contact_id, message.channel.value
-        at = message.received_at
+        keep = partial(
+            self._ratings.record_score,
+            record.profile.contact_id,
+            record.conversation_id,
+            message.channel.value,
+        )
         if (score := chosen_score(message)) is not None:
-            return score, await self._ratings.record_score(contact, channel, score, at, False)
+            return score, await keep(score, message.received_at, False)
         score = typed_score(message.text) if message.choice_entry_id is None else None
-        if score is not None and await self._ratings.record_score(
-            contact, channel, score, at, True
-        ):
+        if score is not None and await keep(score, message.received_at, True):
             return score, True
         return None
 

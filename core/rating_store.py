@@ -25,7 +25,13 @@ class PostgresRatings:
         self._answer_window = answer_window
 
     async def record_score(
-        self, contact_id: int, channel: str, score: int, at: datetime, typed: bool
+        self,
+        contact_id: int,
+        conversation_id: int,
+        channel: str,
+        score: int,
+        at: datetime,
+        typed: bool,
     ) -> bool:
         """Keep a score for the contact's open question on this channel; False when none."""
         rating_id = await self._pool.fetchval(
@@ -34,7 +40,8 @@ class PostgresRatings:
              WHERE id = (
                 SELECT id FROM ratings
                  WHERE contact_id = $1 AND channel = $2 AND asked_at IS NOT NULL
-                   AND asked_at > $4 - $5::interval AND (NOT $6 OR score IS NULL)
+                   AND asked_at > $4::timestamptz - $5::interval
+                   AND (NOT $6 OR (score IS NULL AND conversation_id = $7))
                  ORDER BY asked_at DESC LIMIT 1)
             RETURNING id
             """,
@@ -44,6 +51,7 @@ class PostgresRatings:
             at,
             self._answer_window,
             typed,
+            conversation_id,
         )
         return rating_id is not None
 
@@ -55,7 +63,7 @@ class PostgresRatings:
              WHERE id = (
                 SELECT id FROM ratings
                  WHERE contact_id = $1 AND channel = $2 AND score IS NOT NULL
-                   AND comment IS NULL AND rated_at >= $4 - $5::interval
+                   AND comment IS NULL AND rated_at >= $4::timestamptz - $5::interval
                  ORDER BY rated_at DESC LIMIT 1)
             RETURNING id
             """,

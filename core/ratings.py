@@ -25,12 +25,18 @@ class RatingStore(Protocol):
     """Where scores and comments are kept (the question itself is queued by a scheduled job)."""
 
     async def record_score(
-        self, contact_id: int, channel: str, score: int, at: datetime, typed: bool
+        self,
+        contact_id: int,
+        conversation_id: int,
+        channel: str,
+        score: int,
+        at: datetime,
+        typed: bool,
     ) -> bool:
         """Keep a score for the contact's open question on this channel; False when none.
 
-        A typed number only answers a question not yet scored (later numbers are messages); a
-        tapped button may change the score it gave.
+        A typed number only answers a question of this conversation not yet scored (later
+        numbers are messages); a tapped button may change the score it gave.
         """
         ...
 
