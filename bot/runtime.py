@@ -22,6 +22,7 @@ from bot.ingress import FloodGuard, Ingress
 from bot.metrics import Metrics
 from bot.queue import InboundQueue
 from bot.rating_requests import rating_requests
+from bot.report.weekly import weekly_report
 from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
@@ -219,6 +220,13 @@ class Runtime:
         scheduler.add_job(
             rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
         )
+        storage, embedder = self.services.storage, self.services.embedder
+        if report := weekly_report(s, storage.pool, embedder, self.name):
+            # Every process schedules it; the week's row in scheduled_runs lets one send it.
+            # A process busy at that minute still sends it within the hour.
+            scheduler.add_job(
+                report.run, "cron", **report.cron, id="owner_report", misfire_grace_time=3600
+            )
         if self.channels.senders:
             # Replies set aside while a provider failed; rows are leased, so every process may.
             scheduler.add_job(

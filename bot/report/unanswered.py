@@ -13,12 +13,13 @@ import numpy as np
 import numpy.typing as npt
 
 from bot.report.period import Period
-from core.embedding import Vectors
+from core.embedding import DUAL, E5_SMALL, MINILM, Vectors
 from core.masking import mask_personal
 
-DISTANCE_THRESHOLD = 0.45
-"""Cosine distance at which average-linkage merging stops. Measured on CLINC150 validation
-paraphrases with all-MiniLM-L6-v2 (bench/report_threshold.py, bench/RESULTS.md)."""
+# Cosine distance at which average-linkage merging stops, per model: the best adjusted Rand
+# index on CLINC150 validation paraphrases (bench/report_threshold.py, bench/RESULTS.md).
+THRESHOLDS = {MINILM: 0.55, DUAL: 0.35, E5_SMALL: 0.12}
+DEFAULT_THRESHOLD = THRESHOLDS[MINILM]
 MAX_QUESTIONS = 5000
 """The newest this many questions are grouped; more would only slow the weekly mail down."""
 EXAMPLES = 3
@@ -39,6 +40,11 @@ SELECT q.body, k.display_name
 
 class QuestionEmbedder(Protocol):
     """What grouping needs of the bot's embedder (core.embedding.Embedder has it)."""
+
+    @property
+    def name(self) -> str:
+        """The model's name: each model has its own threshold."""
+        ...
 
     async def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """One L2-normalised row per question."""
@@ -63,14 +69,16 @@ async def unanswered_questions(pool: asyncpg.Pool, period: Period) -> list[str]:
 async def group_questions(
     questions: Sequence[str],
     embedder: QuestionEmbedder,
-    threshold: float = DISTANCE_THRESHOLD,
+    threshold: float | None = None,
 ) -> list[QuestionGroup]:
-    """Group masked questions by meaning, largest group first."""
+    """Group masked questions by meaning, largest group first (threshold: the model's)."""
     counts = Counter(" ".join(q.split()) for q in questions if q.strip())
     texts = list(counts)
     if not texts:
         return []
     vectors = await embedder.embed_queries(texts)
+    if threshold is None:
+        threshold = THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
     labels = await asyncio.to_thread(_cluster, vectors, threshold)
     weights = np.array([counts[t] for t in texts], dtype=np.int64)
     groups = [
