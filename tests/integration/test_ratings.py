@@ -25,6 +25,7 @@ from channels.telegram import webhook_secret
 from core.data_rights import Identity
 from core.messages import ChannelName, InboundMessage
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
+from tests.integration.webchat_client import chat_socket
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 from tests.providers.twilio_api import FakeTwilioApi
 
@@ -339,3 +340,45 @@ async def test_email_customers_are_never_asked(bot: Runtime, services: Services)
         rating["conversation_id"],
     )
     assert questions == 0
+
+
+async def test_a_web_chat_visitor_picks_a_rating_button(bot: Runtime) -> None:
+    assert bot.port is not None
+    async with chat_socket(bot.port) as browser:
+        await browser.hello()
+        await browser.say("What time do you open on Saturday?")
+        await browser.bot_says("8:00 am")
+        await ask_ratings(bot)
+        question = await browser.bot_says("How did we do?")
+        assert [c["entry_id"] for c in question["choices"]] == [f"rating:{n}" for n in range(1, 6)]
+        await browser.say(question["choices"][2]["label"], choice="rating:3")
+        await browser.bot_says("Thank you for your rating!")
+    score = await bot.services.storage.pool.fetchval(
+        "SELECT score FROM ratings WHERE channel = 'webchat' AND asked_at IS NOT NULL"
+        " ORDER BY id DESC LIMIT 1"
+    )
+    assert score == 3
+
+
+async def test_retention_removes_ratings_older_than_the_cutoff(
+    bot: Runtime, telegram_api: FakeTelegramAPI, services: Services
+) -> None:
+    pool = services.storage.pool
+    user = next(_users)
+    await telegram(bot, said(user, "Do you deliver?"))
+    await wait_for(lambda: len(sent(telegram_api, user)) == 1)
+    await ask_ratings(bot)
+    await wait_for(lambda: len(sent(telegram_api, user)) == 2)
+    await telegram(bot, said(user, "2"))
+    await wait_for(lambda: len(sent(telegram_api, user)) == 3)
+    [rating] = await ratings_of(pool, "telegram", str(user))
+    assert rating["score"] == 2
+    # The conversation stays (the customer kept writing), but its rating is past retention.
+    long_ago = datetime.now(UTC) - timedelta(days=services.settings.retention_days + 1)
+    await pool.execute("UPDATE ratings SET ended_at = $2 WHERE id = $1", rating["id"], long_ago)
+    result = await services.rights.apply_retention(datetime.now(UTC))
+    assert result.counts["ratings"] >= 1
+    assert await ratings_of(pool, "telegram", str(user)) == []
+    assert await pool.fetchval(
+        "SELECT count(*) FROM conversations WHERE id = $1", rating["conversation_id"]
+    )
