@@ -50,8 +50,9 @@ _CAP_WORD: Final = r"[A-Z][a-z'’-]+"
 # Up to three capitalised words, e.g. "Wei Ming" or "Siti Nurhaliza".
 _CAP_NAME: Final = rf"{_CAP_WORD}(?:[ \t]+{_CAP_WORD}){{0,2}}"
 _MY_NAME: Final = re.compile(
-    rf"\b((?:my|My|MY)\s+name\s+is\s+|call\s+me\s+)({_CAP_NAME}|[^\W\d_]+(?:[ \t]+[^\W\d_]+)?)"
+    rf"\b((?:my|My|MY)\s+name\s+is\s+)({_CAP_NAME}|[^\W\d_]+(?:[ \t]+[^\W\d_]+)?)"
 )
+_CALL_ME: Final = re.compile(rf"\b([Cc]all\s+me\s+)({_CAP_NAME})")
 _I_AM: Final = re.compile(rf"\b(I\s+am\s+|I'm\s+|I’m\s+|Im\s+)({_CAP_NAME})")
 _GREETING: Final = re.compile(
     rf"(?m)^(\s*(?:Hi|Hello|Hey|Dear|Good\s+(?:morning|afternoon|evening))\s+{_TITLE})"
@@ -111,7 +112,8 @@ def mask_personal(text: str, names: Iterable[str] = ()) -> str:
     text = _HASH_REF.sub(ORDER, text)
     text = _LONG_DIGITS.sub(NUMBER, text)
     text = _mask_known_names(text, names)
-    text = _MY_NAME.sub(_keep_prefix(lambda name: True), text)
+    text = _MY_NAME.sub(_keep_prefix(_not_common), text)
+    text = _CALL_ME.sub(_keep_prefix(_looks_like_name), text)
     text = _I_AM.sub(_keep_prefix(_looks_like_name), text)
     text = _GREETING.sub(_keep_prefix(_looks_like_name), text)
     text = _SIGN_OFF_LINE.sub(_keep_prefix(_signature_line), text)
@@ -175,6 +177,11 @@ def _mask_known_names(text: str, names: Iterable[str]) -> str:
 
 
 _TITLES: Final = frozenset({"mr", "mrs", "ms", "mdm", "miss", "dr", "madam", "mister"})
+
+
+def _not_common(words: str) -> bool:
+    """Words that begin with something other than a common word, in any case."""
+    return words.split()[0].lower() not in _COMMON
 
 
 def _looks_like_name(words: str) -> bool:

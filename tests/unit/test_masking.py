@@ -65,6 +65,8 @@ def test_leaves_ordinary_text(text: str) -> None:
         ("Hello, I'm Priya from Acme Pte Ltd.", "Hello, I'm [name] from Acme Pte Ltd."),
         ("my name is wei ming, do you deliver?", "my name is [name], do you deliver?"),
         ("My name is Siti Nurhaliza and I", "My name is [name] and I"),
+        ("call me at 9123 4567, or call me Jo", "call me at [phone], or call me [name]"),
+        ("my name is not important", "my name is not important"),
         ("Yes we do.\nRegards,\nWei Ming", "Yes we do.\nRegards,\n[name]"),
         (
             "Yes we do.\n\nBest regards,\nKumar\nManager",
