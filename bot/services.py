@@ -18,6 +18,9 @@ from bot.config import Settings, default_thresholds
 from bot.dead_letters import DeadLetterCopies
 from bot.embedded import EmbeddedServices
 from bot.knowledge_calibration import ensure_calibration
+from bot.learned_knowledge import LearnedKnowledge
+from bot.mail_sender import mail_sender
+from bot.owner_replies import OwnerReplies
 from bot.webchat_store import WebChatCopies
 from core.calibration import Calibration
 from core.compose import Composer, OfflineComposer, Thresholds
@@ -35,6 +38,8 @@ from core.privacy import PrivacyNotice
 from core.rating_store import PostgresRatings
 from core.retrieval import Retriever
 from core.store import PostgresStore
+from core.suggestion_store import PostgresSuggestions
+from core.suggestions import ConfidentAnswer, SuggestedKnowledge
 from core.summaries import VectorSummaries
 from core.vector_index import QdrantClientIndex, VectorIndex
 from knowledge_base.ingest import Ingestor
@@ -87,6 +92,7 @@ class Services:
         self.ingestor: Ingestor
         self.summaries: VectorSummaries
         self.rights: DataRights
+        self.learned: LearnedKnowledge
         self._offline: OfflineComposer
 
     async def __aenter__(self) -> Services:
@@ -150,6 +156,9 @@ class Services:
         self.summaries = VectorSummaries(summary_index, self.embedder)
         await self.summaries.open()
         self.rights = self.data_rights(memory, self.summaries)
+        suggestions = PostgresSuggestions(pool)
+        known = ConfidentAnswer(self.retriever, lambda: self.thresholds)
+        self.learned = LearnedKnowledge(suggestions, s.learned_faq, self.ingestor, self.calibrate)
         self.core = ConversationCore(
             self.storage.store,
             memory,
@@ -164,6 +173,8 @@ class Services:
                 s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
             ),
             rights=self.rights,
+            staff_answers=SuggestedKnowledge(suggestions, self.embedder, known),
+            owner_replies=OwnerReplies(suggestions, self.learned, s.staff_senders, mail_sender(s)),
             ratings=PostgresRatings(pool, timedelta(minutes=s.rating_comment_minutes)),
         )
         # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
