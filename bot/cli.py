@@ -24,6 +24,7 @@ from bot.runtime import Runtime
 from bot.services import Services
 from bot.startup_errors import StartupError
 from bot.stopping import stop_on_signals
+from bot.suggestions_cli import suggestions_app
 from bot.terminal_chat import converse
 from core.vector_index import IndexInUseError
 from knowledge_base.ingest import IngestReport, find_files
@@ -32,6 +33,7 @@ app = typer.Typer(help="Customer-support bot for Singapore small businesses.", n
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(privacy_app, name="privacy")
+kb_app.add_typer(suggestions_app, name="suggestions")
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
