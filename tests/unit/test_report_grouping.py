@@ -1,0 +1,81 @@
+"""Unanswered questions grouped by meaning: sizes, order, examples, the model's threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from bot.report.unanswered import THRESHOLDS, group_questions
+from core.embedding import DUAL, MINILM, Vectors
+
+# Each question's meaning, by the words it uses: a fake with the real embedder's interface.
+_TOPICS = {"deliver": 0, "delivery": 0, "halal": 1, "parking": 2, "park": 2, "cake": 3}
+
+
+class TopicEmbedder:
+    """Embeds a text as its topic axis plus a little per-text wobble, L2-normalised."""
+
+    def __init__(self, name: str = MINILM) -> None:
+        self.name = name
+        self.seen: list[str] = []
+
+    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
+        self.seen += texts
+        rows = np.zeros((len(texts), 8), dtype=np.float32)
+        for n, text in enumerate(texts):
+            words = text.lower().replace("?", "").split()
+            axis = next((_TOPICS[w] for w in words if w in _TOPICS), 4 + len(text) % 4)
+            rows[n, axis] = 1.0
+            rows[n, 7 - axis % 4] += 0.05 * (len(text) % 5)  # paraphrases differ a little
+        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+async def test_paraphrases_are_grouped_and_the_largest_group_comes_first() -> None:
+    questions = [
+        "Do you deliver to Punggol?",
+        "Can you deliver to Jurong West?",
+        "delivery to Tampines possible?",
+        "Is delivery free?",
+        "Do you deliver on Sunday?",
+        "Is your food halal?",
+        "halal certified or not?",
+        "Where can I park?",
+    ]
+    groups = await group_questions(questions, TopicEmbedder())
+    assert [g.size for g in groups] == [5, 2, 1]
+    assert len(groups[0].examples) == 3
+    assert all("deliver" in e.lower() for e in groups[0].examples)
+    assert set(groups[1].examples) == {"Is your food halal?", "halal certified or not?"}
+    assert groups[2].examples == ("Where can I park?",)
+
+
+async def test_repeats_count_in_the_size_but_show_once_and_are_embedded_once() -> None:
+    embedder = TopicEmbedder()
+    questions = ["Is your food halal?"] * 4 + ["is your  food halal?", "Where can I park?"]
+    groups = await group_questions(questions, embedder)
+    assert [g.size for g in groups] == [5, 1]
+    assert groups[0].examples == ("Is your food halal?",)  # case and spacing are no news
+    assert len(embedder.seen) == 3
+
+
+async def test_no_questions_make_no_groups_and_one_makes_one() -> None:
+    assert await group_questions([], TopicEmbedder()) == []
+    assert await group_questions(["  "], TopicEmbedder()) == []
+    groups = await group_questions(["Any cake today?"], TopicEmbedder())
+    assert [(g.size, g.examples) for g in groups] == [(1, ("Any cake today?",))]
+
+
+@pytest.mark.parametrize(
+    ("threshold", "sizes"),
+    [(0.01, [1, 1]), (1.5, [2])],
+)
+async def test_an_explicit_threshold_wins(threshold: float, sizes: list[int]) -> None:
+    groups = await group_questions(["Is it halal?", "Where to park?"], TopicEmbedder(), threshold)
+    assert [g.size for g in groups] == sizes
+
+
+def test_each_bundled_model_has_its_measured_threshold() -> None:
+    assert THRESHOLDS[MINILM] > THRESHOLDS[DUAL] > 0
+    assert all(0 < t < 1 for t in THRESHOLDS.values())
