@@ -32,6 +32,8 @@ resolutions are still counted."""
 ASKED_CHANNELS = frozenset({"telegram", "whatsapp", "webchat"})
 """Never by email: a mail asking for stars after every answer reads as spam."""
 BATCH = 200
+WHATSAPP_WINDOW = timedelta(hours=23)
+"""WhatsApp takes free-form messages for 24 hours after the customer's last; an hour to spare."""
 
 # Quiet conversations still with the bot, not claimed yet, and how each ended: 'staff' when the
 # latest handoff was closed by a staff reply (#resolve/#bot), 'bot' when there was no handoff,
@@ -65,7 +67,10 @@ SELECT e.id, e.contact_id, e.channel, e.ended_by, e.last_message_at, k.language,
            (SELECT ci.external_id FROM channel_identities ci
              WHERE ci.contact_id = e.contact_id AND ci.channel = e.channel LIMIT 1)) AS address,
        EXISTS (SELECT 1 FROM ratings r
-                WHERE r.contact_id = e.contact_id AND r.asked_at > $3) AS asked_lately
+                WHERE r.contact_id = e.contact_id AND r.asked_at > $3) AS asked_lately,
+       (SELECT max(m.created_at) FROM messages m
+         WHERE m.conversation_id = e.id AND m.direction = 'inbound'
+           AND m.channel = e.channel) AS last_inbound
   FROM ended e JOIN contacts k ON k.id = e.contact_id
  WHERE e.ended_by IS NOT NULL
  ORDER BY e.last_message_at
@@ -129,6 +134,7 @@ class RatingRequests:
                     and row["address"] is not None
                     and not row["asked_lately"]
                     and row["contact_id"] not in asked_now
+                    and may_write(row["channel"], row["last_inbound"], now)
                 )
                 question_id = await self._queue_question(conn, row) if ask else None
                 await conn.execute(
@@ -173,6 +179,13 @@ class RatingRequests:
             QUESTION_REASON,
         )
         return int(question_id)
+
+
+def may_write(channel: str, last_inbound: datetime | None, now: datetime) -> bool:
+    """Whether the channel lets us write first: WhatsApp only within 24 hours of the customer."""
+    if channel != "whatsapp":
+        return True
+    return last_inbound is not None and last_inbound > now - WHATSAPP_WINDOW
 
 
 def rating_requests(

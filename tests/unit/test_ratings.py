@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.metrics import Metrics
+from bot.rating_requests import may_write
 from core.data_rights import DataSummary
 from core.language import Language
 from core.messages import ChannelName, InboundMessage
@@ -117,3 +118,21 @@ def test_the_outcome_counters_are_exported() -> None:
     assert 'bot_ratings_total{score="4"} 1.0' in exposed
     assert 'bot_handoffs_total{reason="asked_for_human"} 1.0' in exposed
     assert 'bot_resolutions_total{by="bot"} 2.0' in exposed
+
+
+@pytest.mark.parametrize(
+    ("channel", "last_wrote", "asked"),
+    [
+        ("whatsapp", timedelta(hours=1), True),
+        ("whatsapp", timedelta(hours=22, minutes=59), True),
+        ("whatsapp", timedelta(hours=23, minutes=1), False),
+        ("whatsapp", None, False),
+        ("telegram", timedelta(days=3), True),
+        ("webchat", None, True),
+    ],
+)
+def test_whatsapp_customers_are_asked_only_inside_the_24_hour_window(
+    channel: str, last_wrote: timedelta | None, asked: bool
+) -> None:
+    last_inbound = AT - last_wrote if last_wrote else None
+    assert may_write(channel, last_inbound, AT) is asked
