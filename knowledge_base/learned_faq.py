@@ -29,10 +29,28 @@ def learned_faq_yaml(entries: Sequence[FaqEntry]) -> str:
         if entry.alternatives:
             item["alternatives"] = list(entry.alternatives)
         items.append(item)
-    body = yaml.safe_dump(
-        {"faqs": items}, allow_unicode=True, sort_keys=False, width=100, default_flow_style=False
+    body = yaml.dump(
+        {"faqs": items},
+        Dumper=_Dumper,
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
+        default_flow_style=False,
     )
     return HEADER + body
+
+
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper writing multi-line text as literal blocks, so the owner can read the file."""
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    """A literal block for text with line breaks; the usual style otherwise."""
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def write_learned_faq(path: Path, entries: Sequence[FaqEntry]) -> None:

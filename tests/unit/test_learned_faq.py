@@ -35,4 +35,6 @@ def test_writes_a_file_the_ingestion_loads(tmp_path: Path) -> None:
         "Where can I park?",
     ]
     assert {c.entry_id for c in document.chunks} == {f"learned-{n}" for n in range(1, 5)}
-    assert path.read_text(encoding="utf-8").startswith("# Learned FAQ")
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith("# Learned FAQ")
+    assert "answer: |-\n    Yes: 40 lots at B2, $2.50 per hour.\n    Free after 6:00 pm.\n" in text
