@@ -46,7 +46,7 @@ class RatingStore(Protocol):
 
 
 def rating_question(language: Language) -> tuple[str, tuple[Choice, ...]]:
-    """ "How did we do?" with five options, 1 (very poor) first, so "5" typed picks the fifth."""
+    """The question and its five options, 1 (very poor) first, so "5" typed picks the fifth."""
     choices = tuple(
         Choice(texts.text(f"rating.score.{n}", language), f"{RATING_CHOICE}{n}") for n in SCORES
     )
