@@ -17,7 +17,7 @@ from core.ranking import Ranking
 
 log = structlog.get_logger(__name__)
 
-MERGE_SIMILARITY: Final = 0.86
+MERGE_SIMILARITY: Final = 0.84
 """Cosine (question embeddings) at which a question joins a pending suggestion.
 
 Chosen on paraphrase groups (StackFAQ rephrasings, CLINC150 val intents) with
@@ -29,6 +29,17 @@ _ACKNOWLEDGEMENT_TEXT: Final = """
 """
 _ACKNOWLEDGEMENTS: Final = frozenset(_ACKNOWLEDGEMENT_TEXT.split())
 _WORDS: Final = re.compile(r"\w+")
+# "Hi Amy," or "Dear Mr Tan!" opening a staff answer: written to one customer, not to the next.
+_GREETING: Final = re.compile(
+    r"^\s*(?:hi|hello|hey|dear|good\s+(?:morning|afternoon|evening))\b[^,!\n]{0,40}[,!]\s*",
+    re.IGNORECASE,
+)
+# A sign-off and what follows it (the name, a role, a phone line), near the end of the answer.
+_SIGN_OFF: Final = re.compile(
+    r"\n\s*(?:(?:best|kind|warm|warmest)\s+regards|regards|rgds|thanks|thank\s+you|cheers|"
+    r"sincerely|yours\s+sincerely|best|warmly)\b[^\n]{0,40}(?:\n[^\n]{0,60}){0,3}\s*$",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +167,7 @@ class SuggestedKnowledge:
         candidate = Candidate(
             handoff.escalation_id,
             masked_question,
-            mask_personal(answer.strip(), names),
+            mask_personal(answer_body(answer), names),
             tuple(float(x) for x in vectors[0]),
         )
         kept = await self._store.keep(candidate, self._merge_at)
@@ -172,6 +183,15 @@ def is_answer(text: str) -> bool:
     if not words or all(word in _ACKNOWLEDGEMENTS for word in words):
         return False
     return len(words) >= 4 or len(text.strip()) >= 20
+
+
+def answer_body(text: str) -> str:
+    """The answer without the greeting and sign-off written for the one customer."""
+    body = _SIGN_OFF.sub("", "\n" + text.strip()).strip()
+    body = _GREETING.sub("", body, count=1)
+    body = body[:1].upper() + body[1:]
+    # A reply that was nothing but a greeting and a signature keeps its words.
+    return body if _WORDS.search(body) else text.strip()
 
 
 def customer_question(messages: Sequence[str]) -> str | None:

@@ -231,9 +231,10 @@ async def test_staff_answer_becomes_a_masked_suggestion_and_paraphrases_merge(
         "Do you make corporate gift boxes for our company's year-end event? "
         "I'm [name], call me at [phone]"
     )
+    # Masked, and without the greeting and signature written for that one customer.
     assert row["answer"] == (
-        "Hi [name], yes! We make corporate gift boxes from 20 boxes, tied with your company's "
-        "logo ribbon; please order 5 working days ahead. Call me at [phone].\n\nRegards,\n[name]"
+        "Yes! We make corporate gift boxes from 20 boxes, tied with your company's "
+        "logo ribbon; please order 5 working days ahead. Call me at [phone]."
     )
     assert row["times"] == 1
     # The same handoff answered again counts once.

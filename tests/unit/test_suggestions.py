@@ -14,6 +14,7 @@ from core.suggestions import (
     Kept,
     SuggestedKnowledge,
     add_alternative,
+    answer_body,
     customer_question,
     is_answer,
     nearest,
@@ -75,10 +76,7 @@ async def test_keeps_the_masked_question_and_answer() -> None:
     assert (
         candidate.question == "[name] here, is there parking near your shop? my number is [phone]"
     )
-    assert (
-        candidate.answer
-        == "Hi [name], yes: 40 lots at B2, $2.50 per hour. Call [phone].\nRegards,\n[name]"
-    )
+    assert candidate.answer == "Yes: 40 lots at B2, $2.50 per hour. Call [phone]."
     assert len(candidate.embedding) == 3
     assert merge_at == 0.9
     assert embedder.seen == known.asked == [candidate.question]
@@ -105,6 +103,21 @@ async def test_unknown_handoff_and_no_question_keep_nothing() -> None:
     only_greetings = FakeStore(Handoff(6, ("hi", "talk to a human", "thanks")))
     await SuggestedKnowledge(only_greetings, FakeEmbedder(), FakeKnown(False)).learn("t1", ANSWER)
     assert only_greetings.kept == []
+
+
+@pytest.mark.parametrize(
+    ("text", "body"),
+    [
+        ("Hi Amy,\n\nWe open at 9.\n\nBest regards,\nWei Ming\nManager", "We open at 9."),
+        ("Dear Mr Tan! yes, we deliver.\nThanks", "Yes, we deliver."),
+        ("We deliver on weekends too.\nCheers, Ahmad", "We deliver on weekends too."),
+        ("Thanks for asking: we deliver.", "Thanks for asking: we deliver."),
+        ("Hello, best cakes are the pandan ones.", "Best cakes are the pandan ones."),
+        ("Hi,\nRegards", "Hi,\nRegards"),
+    ],
+)
+def test_answer_body_drops_greeting_and_sign_off(text: str, body: str) -> None:
+    assert answer_body(text) == body
 
 
 def test_is_answer() -> None:
