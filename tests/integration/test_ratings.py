@@ -5,6 +5,7 @@ The rating job is driven with a clock half an hour ahead instead of waiting for 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
 import uuid
@@ -382,3 +383,21 @@ async def test_retention_removes_ratings_older_than_the_cutoff(
     assert await pool.fetchval(
         "SELECT count(*) FROM conversations WHERE id = $1", rating["conversation_id"]
     )
+
+
+async def test_every_process_runs_the_job_and_each_customer_is_asked_once(
+    bot: Runtime, telegram_api: FakeTelegramAPI
+) -> None:
+    users = [next(_users) for _ in range(3)]
+    for user in users:
+        await telegram(bot, said(user, "Do you deliver?"))
+    await wait_for(lambda: all(len(sent(telegram_api, user)) == 1 for user in users))
+    later = datetime.now(UTC) + QUIET
+    await asyncio.gather(*(job(bot).run(now=later) for _ in range(4)))
+    await wait_for(lambda: all(len(sent(telegram_api, user)) == 2 for user in users))
+    await asyncio.gather(*(job(bot).run(now=later) for _ in range(4)))
+    await settle(0.5)
+    assert [len(sent(telegram_api, user)) for user in users] == [2, 2, 2]
+    for user in users:
+        [rating] = await ratings_of(bot.services.storage.pool, "telegram", str(user))
+        assert rating["question_id"] is not None
