@@ -20,6 +20,8 @@ NAME: Final = "[name]"
 
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NRIC_SHAPE: Final = re.compile(r"(?<![A-Za-z0-9])[STFGMstfgm][0-9]{7}[A-Za-z](?![A-Za-z0-9])")
+# What core.pii leaves of an NRIC/FIN in stored messages: its last three digits and letter.
+_NRIC_TAIL: Final = re.compile(r"\*{5}[0-9]{3}[A-Za-z](?![A-Za-z0-9])")
 # 13 to 19 digits with single spaces or dashes, the length of payment card numbers.
 _CARD: Final = re.compile(r"(?<![0-9])[2-6](?:[ -]?[0-9]){12,18}(?![ -]?[0-9])")
 # "order 55123", "booking ref: AB1234", "invoice no. 2024-001": a keyword, then a code with
@@ -105,6 +107,7 @@ def mask_personal(text: str, names: Iterable[str] = ()) -> str:
     """
     text = _EMAIL.sub(EMAIL, text)
     text = _NRIC_SHAPE.sub(_nric_or_code, text)
+    text = _NRIC_TAIL.sub(NRIC, text)
     text = _CARD.sub(_card, text)
     text = _KEYWORD_REF.sub(lambda m: m.group(1) + ORDER, text)
     text = _CODE.sub(_code, text)

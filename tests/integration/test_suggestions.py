@@ -34,7 +34,7 @@ BOT = "shop@example.test"
 OWNER = "owner@example.test"
 QUESTION = (
     "Do you make corporate gift boxes for our company's year-end event? "
-    "I'm Amy Tan, call me at 9123 4567"
+    "I'm Amy Tan (S1234567D), call me at 9123 4567"
 )
 PARAPHRASE = "Do you make corporate gift boxes for a company year-end event?"
 NEW_CUSTOMER = "Can you make corporate gift boxes for a company event?"
@@ -229,7 +229,7 @@ async def test_staff_answer_becomes_a_masked_suggestion_and_paraphrases_merge(
     [row] = await new_suggestions(learning)
     assert row["question"] == (
         "Do you make corporate gift boxes for our company's year-end event? "
-        "I'm [name], call me at [phone]"
+        "I'm [name] ([NRIC]), call me at [phone]"
     )
     # Masked, and without the greeting and signature written for that one customer.
     assert row["answer"] == (

@@ -8,6 +8,7 @@ from core.masking import mask_personal
     [
         ("My NRIC is S1234567D", "My NRIC is [NRIC]"),
         ("fin g1234567x pls", "fin [NRIC] pls"),
+        ("IC *****567D, as stored", "IC [NRIC], as stored"),
         ("Call me at 9123 4567", "Call me at [phone]"),
         ("call 91234567 after 6", "call [phone] after 6"),
         ("Our line is +65 6123 4567.", "Our line is [phone]."),
