@@ -114,7 +114,11 @@ class WeeklyReport:
 
 
 def weekly_report(
-    settings: Settings, pool: asyncpg.Pool, embedder: QuestionEmbedder, runner: str
+    settings: Settings,
+    pool: asyncpg.Pool,
+    embedder: QuestionEmbedder,
+    runner: str,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> WeeklyReport | None:
     """The job, or None when REPORT_AT is off or STAFF_EMAIL or SMTP is not configured."""
     when = settings.report_schedule
@@ -130,4 +134,4 @@ def weekly_report(
         hour=at.hour,
         minute=at.minute,
     )
-    return WeeklyReport(setup, pool, embedder, smtp_mailer(settings), runner)
+    return WeeklyReport(setup, pool, embedder, smtp_mailer(settings), runner, clock)

@@ -29,7 +29,8 @@ class TopicEmbedder:
             axis = next((_TOPICS[w] for w in words if w in _TOPICS), 4 + len(text) % 4)
             rows[n, axis] = 1.0
             rows[n, 7 - axis % 4] += 0.05 * (len(text) % 5)  # paraphrases differ a little
-        return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        normalised: Vectors = rows / np.linalg.norm(rows, axis=1, keepdims=True)
+        return normalised
 
 
 async def test_paraphrases_are_grouped_and_the_largest_group_comes_first() -> None:
