@@ -20,6 +20,7 @@ from bot.knowledge_calibration import describe_thresholds
 from bot.logs import configure_logging
 from bot.privacy_cli import privacy_app
 from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
+from bot.report.cli import report
 from bot.runtime import Runtime
 from bot.services import Services
 from bot.startup_errors import StartupError
@@ -33,6 +34,7 @@ app = typer.Typer(help="Customer-support bot for Singapore small businesses.", n
 kb_app = typer.Typer(help="Manage the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
 app.add_typer(privacy_app, name="privacy")
+app.command("report")(report)
 kb_app.add_typer(suggestions_app, name="suggestions")
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
