@@ -23,6 +23,8 @@ DEFAULT_THRESHOLD = THRESHOLDS[MINILM]
 MAX_QUESTIONS = 5000
 """The newest this many questions are grouped; more would only slow the weekly mail down."""
 EXAMPLES = 3
+SLICE = 32
+"""Questions embedded per call."""
 Labels = npt.NDArray[np.intp]
 
 # The customer's question behind each reply that declined (no answer) or offered choices.
@@ -76,7 +78,11 @@ async def group_questions(
     texts = list(counts)
     if not texts:
         return []
-    vectors = await embedder.embed_queries(texts)
+    # In slices: the model's thread also answers customers, who then wait one slice at most.
+    slices = [
+        await embedder.embed_queries(texts[n : n + SLICE]) for n in range(0, len(texts), SLICE)
+    ]
+    vectors = np.concatenate(slices)
     if threshold is None:
         threshold = THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
     labels = await asyncio.to_thread(_cluster, vectors, threshold)
