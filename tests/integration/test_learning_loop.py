@@ -186,7 +186,7 @@ async def test_a_staff_answer_approved_by_reply_answers_the_next_customer(
     [chart] = [p for p in report.walk() if p.get_content_type() == "image/png"]
     assert chart.get_payload(decode=True).startswith(PNG_MAGIC)  # type: ignore[union-attr]
     cid = str(chart["Content-ID"]).strip("<>")
-    assert f"cid:{cid}" in str(html.get_content())  # type: ignore[attr-defined]
+    assert f"cid:{cid}" in str(html.get_content())
     assert "1" in _figure(text, "Conversations")
     assert "could not answer" in text or "no_answer_twice" in text
 
