@@ -4,7 +4,9 @@ The real bot runs with Telegram, WhatsApp and email at once (fake Bot API and Tw
 real Dovecot and SMTP server, a local chat-completion server in place of the LLM). Customers type
 valid NRIC/FIN numbers in every channel, in upper and lower case, in an email's subject as well;
 one conversation is handed to staff, whose reply quotes a number too; one conversation is closed
-so its summary goes to the vector index. Then everything the bot wrote is searched for each
+so its summary goes to the vector index; a question the bot cannot answer carries one, and the
+weekly owner report (its unanswered groups and suggestions) is mailed and printed as
+`bot report`. Then everything the bot wrote is searched for each
 number's digits: see tests/integration/nric_search.py. A second test plants a number in every
 one of those places and checks that the search finds each, so a search that went blind fails.
 """
@@ -12,6 +14,7 @@ one of those places and checks that the search finds each, so a search that went
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import json
 import time
@@ -19,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -30,11 +34,16 @@ import pytest
 from aiohttp import web
 from openai import AsyncOpenAI
 from pydantic import SecretStr
+from rich.console import Console
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.config import Settings
 from bot.embedded import EmbeddedServices
+from bot.report.build import build_report
+from bot.report.console import print_report
+from bot.report.period import since
+from bot.report.weekly import weekly_report
 from bot.runtime import Runtime
 from bot.services import Services
 from channels.telegram import webhook_secret
@@ -61,7 +70,8 @@ WHATSAPP_ID = search.nric("T", "6159274")
 STAFF_ID = search.nric("F", "5071946")
 EMAIL_ID = search.nric("G", "4826093")
 LATER_ID = search.nric("M", "3918402")
-SPOKEN = [TELEGRAM_ID, WHATSAPP_ID, STAFF_ID, EMAIL_ID, LATER_ID]
+UNANSWERED_ID = search.nric("S", "6285031")
+SPOKEN = [TELEGRAM_ID, WHATSAPP_ID, STAFF_ID, EMAIL_ID, LATER_ID, UNANSWERED_ID]
 CANARY = search.nric("S", "9047135")  # only ever planted, by the second test
 _ids = itertools.count(int(time.time()))
 
@@ -309,10 +319,34 @@ async def test_nric_numbers_are_nowhere_the_bot_writes(
     await telegram(bot, user, "Do you sell durian cake?")
     await wait_for(lambda: len(telegram_texts(world.telegram, user)) == 2)
     await wait_for_async(lambda: _grew(summaries._index, before))
+    # A question the bot cannot answer, for the owner report's unanswered groups.
+    await telegram(bot, user, f"Can you repair my car gearbox? NRIC {UNANSWERED_ID}")
+    await wait_for(lambda: len(telegram_texts(world.telegram, user)) == 3)
     await settle(1.0)
+
+    # The weekly owner report (figures, unanswered groups, suggestions) mailed to staff, and
+    # the same report as `bot report` prints it.
+    report_job = weekly_report(
+        bot.settings, world.services.storage.pool, world.services.embedder, "nric-test"
+    )
+    assert report_job is not None
+    period = since("1d", datetime.now(UTC), bot.settings.zone)
+    await report_job.send(period)
+    [report_mail] = [m for m in mails_to(world.smtp, STAFF) if "Weekly report" in m["Subject"]]
+    unanswered = report_mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert any(
+        line.startswith("- ") and "Can you repair my car gearbox?" in line
+        for line in unanswered.split("grouped by meaning:")[1].splitlines()
+    )
+    report = await build_report(
+        world.services.storage.pool, world.services.embedder, period, "Test Bakery"
+    )
+    console = Console(record=True, file=io.StringIO(), width=200)
+    print_report(report, console)
 
     blobs = await world.everything()
     blobs["metrics"] = [bot.metrics.render().decode()]
+    blobs["bot_report"] = [console.export_text(), repr(report)]
     assert blobs["vectors:summaries"] and blobs["smtp"] and blobs["logs:structlog"]
     assert world.chat.requests and world.embedded_texts  # the model and the LLM were used
     leaks = search.find(blobs, SPOKEN)
