@@ -56,6 +56,7 @@ eval: install  ## Answer quality: languages, two-part questions, public FAQ sets
 
 bench: install  ## Speed figures for bench/RESULTS.md.
 	$(BIN)/python bench/speed.py
+	$(BIN)/python bench/report_bench.py
 
 load: install  ## Load figures (worker processes, knowledge size, conversations) and bench/load.png.
 	$(BIN)/pip install --quiet -e '.[bench]'
