@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pytest
 
-from bot.report.unanswered import THRESHOLDS, group_questions
+from bot.report.unanswered import SLICE, THRESHOLDS, group_questions
 from core.embedding import DUAL, MINILM, Vectors
 
 # Each question's meaning, by the words it uses: a fake with the real embedder's interface.
@@ -20,9 +20,11 @@ class TopicEmbedder:
     def __init__(self, name: str = MINILM) -> None:
         self.name = name
         self.seen: list[str] = []
+        self.calls = 0
 
     async def embed_queries(self, texts: Sequence[str]) -> Vectors:
         self.seen += texts
+        self.calls += 1
         rows = np.zeros((len(texts), 8), dtype=np.float32)
         for n, text in enumerate(texts):
             words = text.lower().replace("?", "").split()
@@ -80,3 +82,12 @@ async def test_an_explicit_threshold_wins(threshold: float, sizes: list[int]) ->
 def test_each_bundled_model_has_its_measured_threshold() -> None:
     assert THRESHOLDS[MINILM] > THRESHOLDS[DUAL] > 0
     assert all(0 < t < 1 for t in THRESHOLDS.values())
+
+
+async def test_many_questions_are_embedded_a_slice_at_a_time() -> None:
+    # The model's thread answers customers too: none waits behind the whole week's questions.
+    embedder = TopicEmbedder()
+    questions = [f"Do you deliver to block {n}?" for n in range(2 * SLICE + 5)]
+    groups = await group_questions(questions, embedder)
+    assert embedder.calls == 3 and len(embedder.seen) == len(questions)
+    assert [g.size for g in groups] == [len(questions)]
