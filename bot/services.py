@@ -158,6 +158,8 @@ class Services:
         self.rights = self.data_rights(memory, self.summaries)
         suggestions = PostgresSuggestions(pool)
         known = ConfidentAnswer(self.retriever, lambda: self.thresholds)
+        # The shop's own address and WhatsApp number stay readable in suggested answers.
+        public = [c for c in (s.email_address, s.twilio_whatsapp_from) if c]
         self.learned = LearnedKnowledge(suggestions, s.learned_faq, self.ingestor, self.calibrate)
         self.core = ConversationCore(
             self.storage.store,
@@ -173,7 +175,9 @@ class Services:
                 s.privacy_url or "", required=s.require_consent, custom_text=s.privacy_notice_text
             ),
             rights=self.rights,
-            staff_answers=SuggestedKnowledge(suggestions, self.embedder, known),
+            staff_answers=SuggestedKnowledge(
+                suggestions, self.embedder, known, public_contacts=public
+            ),
             owner_replies=OwnerReplies(suggestions, self.learned, s.staff_senders, mail_sender(s)),
             ratings=PostgresRatings(pool, timedelta(minutes=s.rating_comment_minutes)),
         )

@@ -6,7 +6,15 @@ import re
 from collections.abc import Callable, Iterable
 from typing import Final
 
-from phonenumbers import Leniency, PhoneNumberMatcher
+from phonenumbers import (
+    Leniency,
+    NumberParseException,
+    PhoneNumberFormat,
+    PhoneNumberMatcher,
+    format_number,
+    is_valid_number,
+    parse,
+)
 
 from core.pii import is_valid_nric
 
@@ -95,16 +103,20 @@ _COMMON_TEXT: Final = """
     customer service support sales admin reception front desk
 """
 _COMMON: Final = frozenset(_COMMON_TEXT.split())
+# Where a kept public contact waits while the rest is masked (private-use characters).
+_HELD: Final = re.compile("\ue000([0-9]+)\ue001")
 _NAME_RUN: Final = re.compile(r"\[name\](?:[ \t]+\[name\])+")
 _WORD: Final = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
 
 
-def mask_personal(text: str, names: Iterable[str] = ()) -> str:
+def mask_personal(text: str, names: Iterable[str] = (), keep: Iterable[str] = ()) -> str:
     """Replace NRIC/FIN, emails, phones, cards, order numbers and people's names by placeholders.
 
     `names` are names known to belong to people in the text (the customer's display name, the
-    staff member's name); each of their words is masked too, except common words.
+    staff member's name); each of their words is masked too, except common words. `keep` lists
+    the business's own public phone numbers and email addresses, which stay as written.
     """
+    text, held = _hold_public(text, keep)
     text = _EMAIL.sub(EMAIL, text)
     text = _NRIC_SHAPE.sub(_nric_or_code, text)
     text = _NRIC_TAIL.sub(NRIC, text)
@@ -121,7 +133,49 @@ def mask_personal(text: str, names: Iterable[str] = ()) -> str:
     text = _GREETING.sub(_keep_prefix(_looks_like_name), text)
     text = _SIGN_OFF_LINE.sub(_keep_prefix(_signature_line), text)
     text = _SIGN_OFF_SAME_LINE.sub(_keep_prefix(_looks_like_name), text)
-    return _NAME_RUN.sub(NAME, text)
+    text = _NAME_RUN.sub(NAME, text)
+    return _HELD.sub(lambda m: held[int(m.group(1))], text) if held else text
+
+
+def _hold_public(text: str, keep: Iterable[str]) -> tuple[str, list[str]]:
+    """The text with the kept contacts set aside as markers no masking step touches."""
+    emails: set[str] = set()
+    phones: set[str] = set()
+    for value in keep:
+        value = value.strip().removeprefix("whatsapp:")
+        if "@" in value:
+            emails.add(value.casefold())
+        elif (number := _e164(value)) is not None:
+            phones.add(number)
+    held: list[str] = []
+    if not emails and not phones:
+        return text, held
+
+    def hold(value: str) -> str:
+        held.append(value)
+        return f"\ue000{len(held) - 1}\ue001"
+
+    text = _EMAIL.sub(
+        lambda m: hold(m.group()) if m.group().casefold() in emails else m.group(), text
+    )
+    if phones and _PHONE_HINT.search(text):
+        pieces: list[str] = []
+        done = 0
+        for found in PhoneNumberMatcher(text, "SG", leniency=Leniency.VALID):
+            if format_number(found.number, PhoneNumberFormat.E164) in phones:
+                pieces += (text[done : found.start], hold(found.raw_string))
+                done = found.end
+        text = "".join(pieces) + text[done:]
+    return text, held
+
+
+def _e164(value: str) -> str | None:
+    """A phone number in E.164 form (Singapore when no country code), or None."""
+    try:
+        number = parse(value, "SG")
+    except NumberParseException:
+        return None
+    return format_number(number, PhoneNumberFormat.E164) if is_valid_number(number) else None
 
 
 def _nric_or_code(match: re.Match[str]) -> str:

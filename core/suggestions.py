@@ -137,7 +137,10 @@ class SuggestedKnowledge:
         embedder: QueryEmbedder,
         known: KnowledgeCheck,
         merge_at: float = MERGE_SIMILARITY,
+        public_contacts: Sequence[str] = (),
     ) -> None:
+        """`public_contacts`: the business's own phone numbers and addresses, never masked."""
+        self._public = tuple(public_contacts)
         self._store = store
         self._embedder = embedder
         self._known = known
@@ -157,7 +160,7 @@ class SuggestedKnowledge:
             log.info("suggestion_skipped", reason="no_question", escalation=handoff.escalation_id)
             return
         names = [handoff.customer_name] if handoff.customer_name else []
-        masked_question = mask_personal(question, names)
+        masked_question = mask_personal(question, names, self._public)
         if await self._known.answers(masked_question):
             log.info(
                 "suggestion_skipped", reason="already_answered", escalation=handoff.escalation_id
@@ -167,7 +170,7 @@ class SuggestedKnowledge:
         candidate = Candidate(
             handoff.escalation_id,
             masked_question,
-            mask_personal(answer_body(answer), names),
+            mask_personal(answer_body(answer), names, self._public),
             tuple(float(x) for x in vectors[0]),
         )
         kept = await self._store.keep(candidate, self._merge_at)

@@ -104,3 +104,16 @@ def test_is_idempotent() -> None:
 
 def test_nric_shaped_code_with_a_wrong_check_letter_is_still_masked() -> None:
     assert mask_personal("S1234567A") == "[order no.]"
+
+
+def test_keeps_the_business_own_contacts() -> None:
+    text = (
+        "WhatsApp us at +65 8123 4567 or email Hello@Shop.example, not 9123 4567 or "
+        "amy@gmail.com; our line 6123-4567 too."
+    )
+    keep = ["whatsapp:+6581234567", "hello@shop.example", "61234567", "not a number"]
+    assert mask_personal(text, keep=keep) == (
+        "WhatsApp us at +65 8123 4567 or email Hello@Shop.example, not [phone] or "
+        "[email]; our line 6123-4567 too."
+    )
+    assert mask_personal("+6581234567 Amy", ["Amy"], keep) == "+6581234567 [name]"

@@ -178,3 +178,13 @@ async def test_confident_answer_uses_the_current_thresholds() -> None:
     assert await ConfidentAnswer(
         FakeRetrieval(ranking(0.55, 0.1, "zh")), lambda: thresholds
     ).answers("q")
+
+
+async def test_the_business_own_contacts_stay_readable() -> None:
+    store = FakeStore(handoff())
+    learner = SuggestedKnowledge(
+        store, FakeEmbedder(), FakeKnown(False), public_contacts=["shop@bakery.test"]
+    )
+    await learner.learn("t1", "Email shop@bakery.test with your logo, not amy@gmail.com.")
+    [(candidate, _)] = store.kept
+    assert candidate.answer == "Email shop@bakery.test with your logo, not [email]."
