@@ -15,6 +15,7 @@ def draw_chart(days: Sequence[Day]) -> bytes:
     """A 600x260 PNG; matplotlib is imported here only, with the Agg canvas (no display)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     # Figure and its canvas directly, not pyplot: no global state, safe off the main thread.
     figure = Figure(figsize=(WIDTH_PX / DPI, HEIGHT_PX / DPI), dpi=DPI)
@@ -26,11 +27,13 @@ def draw_chart(days: Sequence[Day]) -> bytes:
     bars.tick_params(axis="x", labelsize=8)
     rates = figure_rates(days)
     line = bars.twinx()
-    line.plot(labels, rates, color=_LINE, marker="o", label="resolved by the bot (%)")
+    line.plot(labels, rates, color=_LINE, marker="o", label="answered by the bot alone (%)")
     line.set_ylim(0, 100)
-    line.set_ylabel("resolved by the bot (%)")
-    figure.legend(loc="upper left", fontsize=8, frameon=False)
-    figure.tight_layout()
+    line.set_ylabel("answered by the bot alone (%)")
+    bars.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # Above the plot, in a band of its own: inside, it would cover the first days' bars.
+    figure.legend(loc="upper center", ncols=2, fontsize=8, frameon=False)
+    figure.tight_layout(rect=(0, 0, 1, 0.9))
     out = io.BytesIO()
     figure.savefig(out, format="png")
     return out.getvalue()

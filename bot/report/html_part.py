@@ -13,7 +13,7 @@ from bot.report.chart import HEIGHT_PX, WIDTH_PX
 # the layout is one fixed-width table, and no class names are used.
 _FONT = "font-family:Arial,Helvetica,sans-serif;color:#222222;"
 _CELL = "padding:6px 8px;border-bottom:1px solid #e5e5e5;font-size:14px;" + _FONT
-_HEAD = "padding:6px 8px;border-bottom:2px solid #cccccc;font-size:13px;text-align:left;" + _FONT
+_HEAD = "padding:6px 8px;border-bottom:2px solid #cccccc;font-size:13px;" + _FONT
 _H2 = "margin:24px 0 8px 0;font-size:17px;" + _FONT
 _P = "margin:0 0 8px 0;font-size:14px;line-height:20px;" + _FONT
 
@@ -22,7 +22,7 @@ def render_html(report: Report, chart_cid: str | None) -> str:
     """The whole HTML document; `chart_cid` is the PNG part's Content-ID without brackets."""
     blocks = [
         f'<h1 style="margin:0 0 16px 0;font-size:20px;{_FONT}">{escape(w.subject(report))}</h1>',
-        _table(w.column_names(report), w.summary_rows(report)),
+        _table(w.column_names(report), w.summary_rows(report), numbers=(1, 2)),
         _chart(chart_cid),
         _details(report),
         _groups(report),
@@ -39,17 +39,18 @@ def render_html(report: Report, chart_cid: str | None) -> str:
     )
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[str | int]]) -> str:
-    """A full-width data table; the first column left-aligned, the others right."""
-    head = "".join(f'<th style="{_HEAD}">{escape(h)}</th>' for h in header)
+def _table(
+    header: Sequence[str], rows: Sequence[Sequence[str | int]], numbers: Sequence[int] = (1,)
+) -> str:
+    """A full-width data table; the columns in `numbers` right-aligned, words left."""
+
+    def cell(tag: str, style: str, n: int, value: str | int) -> str:
+        align = "right" if n in numbers else "left"
+        return f'<{tag} style="{style}text-align:{align};">{escape(str(value))}</{tag}>'
+
+    head = "".join(cell("th", _HEAD, n, h) for n, h in enumerate(header))
     body = "".join(
-        "<tr>"
-        + "".join(
-            f'<td style="{_CELL}text-align:{"left" if n == 0 else "right"};">'
-            f"{escape(str(cell))}</td>"
-            for n, cell in enumerate(row)
-        )
-        + "</tr>"
+        "<tr>" + "".join(cell("td", _CELL, n, v) for n, v in enumerate(row)) + "</tr>"
         for row in rows
     )
     return (
@@ -99,7 +100,7 @@ def _groups(report: Report) -> str:
     rows = [(g.size, " / ".join(g.examples)) for g in report.groups[: w.GROUPS_SHOWN]]
     more = len(report.groups) - w.GROUPS_SHOWN
     note = f'<p style="{_P}">And {more} smaller groups.</p>' if more > 0 else ""
-    return title + _table(("Times", "For example"), rows) + note
+    return title + _table(("Times", "For example"), rows, numbers=(0,)) + note
 
 
 def _suggestions(report: Report) -> str:
