@@ -24,6 +24,7 @@ from bot.report.period import Period, iso_week, week_before
 from bot.report.store import mark_sent, record_report
 from bot.report.unanswered import QuestionEmbedder
 from bot.scheduled_runs import ScheduledRuns
+from channels.base import SendError
 
 log = structlog.get_logger(__name__)
 JOB = "owner_report"
@@ -108,9 +109,28 @@ class WeeklyReport:
             report.suggestions,
             s.identity.report_id(token),
         )
-        await self._mailer.send(message)
+        await send_with_retries(self._mailer, message)
         await mark_sent(self._pool, token)
         return token
+
+
+async def send_with_retries(
+    mailer: Mailer, message: EmailMessage, attempts: int = 3, pause: float = 60.0
+) -> None:
+    """Send, trying again after `pause` seconds while the server says a retry can help.
+
+    The report goes out once a week: a mail server that is briefly away (greylisting, a
+    restart) must not cost the owner the week's report.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            await mailer.send(message)
+            return
+        except SendError as error:
+            if not error.retryable or attempt == attempts:
+                raise
+            log.warning("owner_report_send_retry", reason=error.reason, attempt=attempt)
+            await asyncio.sleep(pause)
 
 
 def weekly_report(
