@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, v_measure_score
 
-from bot.report.unanswered import _cluster
+from bot.report.unanswered import cluster_labels
 from core.embedding import BUNDLED_MODELS, E5_SMALL, load_embedder
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "eval"
@@ -44,7 +44,7 @@ async def sweep(model: str) -> None:
     print(f"\n{model}: {len(texts)} questions, {len(set(labels))} needs")
     print("threshold | ARI | V-measure | groups")
     for threshold in E5_THRESHOLDS if model == E5_SMALL else THRESHOLDS:
-        found = _cluster(vectors, threshold)
+        found = cluster_labels(vectors, threshold)
         ari = adjusted_rand_score(labels, found)
         vm = v_measure_score(labels, found)
         print(f"{threshold:.2f} | {ari:.3f} | {vm:.3f} | {len(np.unique(found))}")

@@ -85,7 +85,7 @@ async def group_questions(
     vectors = np.concatenate(slices)
     if threshold is None:
         threshold = THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
-    labels = await asyncio.to_thread(_cluster, vectors, threshold)
+    labels = await asyncio.to_thread(cluster_labels, vectors, threshold)
     weights = np.array([counts[t] for t in texts], dtype=np.int64)
     groups = [
         _group(texts, vectors, weights, np.flatnonzero(labels == label))
@@ -94,7 +94,7 @@ async def group_questions(
     return sorted(groups, key=lambda g: (-g.size, g.examples))
 
 
-def _cluster(vectors: Vectors, threshold: float) -> Labels:
+def cluster_labels(vectors: Vectors, threshold: float) -> Labels:
     """Average-linkage clusters under a cosine distance threshold; one label per row."""
     if len(vectors) < 2:
         return np.zeros(len(vectors), dtype=np.intp)
