@@ -4,11 +4,13 @@ indexed), edit, reject."""
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
 import pytest
+import structlog
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -52,8 +54,12 @@ def suggestion_ids(settings: Settings) -> Iterator[list[int]]:
 
 
 @pytest.fixture
-def cli_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The session's database and Valkey; a vector index and learned FAQ of this test's own."""
+def cli_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The session's database and Valkey; a vector index and learned FAQ of this test's own.
+
+    The command configures logging onto the runner's streams, closed after it: the logging
+    setup of the session comes back afterwards.
+    """
     assert settings.database_url is not None and settings.redis_url is not None
     faq = tmp_path / "learned-faq.yaml"
     monkeypatch.setenv("DATABASE_URL", settings.database_url.get_secret_value())
@@ -61,7 +67,11 @@ def cli_env(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LEARNED_FAQ_PATH", str(faq))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return faq
+    saved, handlers, level = structlog.get_config(), logging.root.handlers[:], logging.root.level
+    yield faq
+    structlog.configure(**saved)
+    logging.root.handlers[:] = handlers
+    logging.root.setLevel(level)
 
 
 def test_list_approve_edit_reject(
