@@ -11,9 +11,9 @@ import numpy as np
 import structlog
 
 from core.compose import Thresholds
+from core.conversation import Retrieval
 from core.intents import classify
 from core.masking import mask_personal
-from core.ranking import Ranking
 
 log = structlog.get_logger(__name__)
 
@@ -98,14 +98,6 @@ class KnowledgeCheck(Protocol):
 
     async def answers(self, question: str) -> bool:
         """True when the bot would answer this question from the knowledge base by itself."""
-        ...
-
-
-class Retrieval(Protocol):
-    """Ranks knowledge entries for a question (core.retrieval.Retriever)."""
-
-    async def retrieve(self, text: str) -> Ranking:
-        """Rank knowledge entries for one question."""
         ...
 
 
