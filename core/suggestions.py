@@ -36,9 +36,10 @@ _GREETING: Final = re.compile(
 )
 # A sign-off and what follows it (the name, a role, a phone line), near the end of the answer.
 _SIGN_OFF: Final = re.compile(
-    r"\n\s*(?:(?:best|kind|warm|warmest)\s+regards|regards|rgds|thanks|thank\s+you|cheers|"
-    r"sincerely|yours\s+sincerely|best|warmly)\b[^\n]{0,40}(?:\n[^\n]{0,60}){0,3}\s*$",
-    re.IGNORECASE,
+    r"\n\s*(?i:(?:best|kind|warm|warmest)\s+regards|regards|rgds|thanks|thank\s+you|many\s+thanks"
+    r"|cheers|sincerely|yours\s+sincerely|best|warmly)"
+    r"[ \t]*(?:[,.!-][ \t]*(?:[A-Z][\w'’-]*(?:[ \t]+[A-Z][\w'’-]*){0,2}[ \t]*[.!]?)?)?"
+    r"(?:\n[^\n]{0,60}){0,3}\s*$"
 )
 
 

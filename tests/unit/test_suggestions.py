@@ -114,10 +114,12 @@ async def test_unknown_handoff_and_no_question_keep_nothing() -> None:
         ("Thanks for asking: we deliver.", "Thanks for asking: we deliver."),
         ("Hello, best cakes are the pandan ones.", "Best cakes are the pandan ones."),
         ("Hi,\nRegards", "Hi,\nRegards"),
+        ("We deliver.\nThanks to our van, it is free.\nOrder by 5pm.", None),
+        ("We deliver.\nthanks,\nwei ming\n+65 9123 4567", "We deliver."),
     ],
 )
-def test_answer_body_drops_greeting_and_sign_off(text: str, body: str) -> None:
-    assert answer_body(text) == body
+def test_answer_body_drops_greeting_and_sign_off(text: str, body: str | None) -> None:
+    assert answer_body(text) == (text if body is None else body)
 
 
 def test_is_answer() -> None:
