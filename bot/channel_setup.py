@@ -29,8 +29,8 @@ from bot.handoffs import (
     StaffMailSender,
 )
 from bot.ingress import Ingress
+from bot.mail_sender import smtp_mailer, token_source
 from bot.metrics import Metrics
-from bot.oauth2 import RefreshTokenSource
 from bot.startup_errors import telegram_start_error
 from bot.telegram_polling import OffsetStore, TelegramPoller
 from bot.webchat import TRY_PATH, WebChatConfig, webchat_routes
@@ -47,7 +47,7 @@ from bot.webhooks import (
     twilio_routes,
 )
 from channels.base import ChannelSender
-from channels.email import EmailSender, SmtpAccount, SmtpMailer
+from channels.email import EmailSender
 from channels.telegram import ALLOWED_UPDATES, TelegramSender, webhook_secret
 from channels.webchat import VisitorTokens, WebChatSender
 from channels.whatsapp import WhatsAppSender
@@ -203,29 +203,10 @@ def _open_email(
 ) -> None:
     """Email in (IMAP) and out (SMTP); handoffs to staff and their replies."""
     s = settings
-    assert s.email_address is not None and s.smtp_host is not None
-    oauth2 = None
-    if s.oauth2_enabled:
-        assert s.email_oauth2_token_url and s.email_oauth2_client_id
-        assert s.email_oauth2_refresh_token is not None
-        secret = s.email_oauth2_client_secret
-        oauth2 = RefreshTokenSource(
-            s.email_oauth2_token_url,
-            s.email_oauth2_client_id,
-            secret.get_secret_value() if secret else None,
-            s.email_oauth2_refresh_token.get_secret_value(),
-        )
-    smtp_password = s.smtp_password or s.imap_password
-    mailer = SmtpMailer(
-        SmtpAccount(
-            host=s.smtp_host,
-            port=s.smtp_port,
-            username=s.smtp_username or (s.email_address if smtp_password or oauth2 else None),
-            password=smtp_password.get_secret_value() if smtp_password else None,
-            security=s.smtp_security,
-            oauth2=oauth2,
-        )
-    )
+    assert s.email_address is not None
+    oauth2 = token_source(s)
+    mailer = smtp_mailer(s, oauth2)
+    assert mailer is not None  # email is opened only with SMTP configured
     name = s.email_name or s.business_name
     identity = MailIdentity(s.email_address, name)
     email_sender = EmailSender(mailer, s.email_address, name)

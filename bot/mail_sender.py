@@ -7,22 +7,29 @@ from bot.oauth2 import RefreshTokenSource
 from channels.email import EmailSender, SmtpAccount, SmtpMailer
 
 
-def smtp_mailer(settings: Settings) -> SmtpMailer | None:
-    """The SMTP mailer the settings describe (password or XOAUTH2); None without SMTP."""
+def token_source(settings: Settings) -> RefreshTokenSource | None:
+    """XOAUTH2 access tokens for the mailbox (IMAP and SMTP), when EMAIL_OAUTH2_* are set."""
+    s = settings
+    if not s.oauth2_enabled:
+        return None
+    assert s.email_oauth2_token_url and s.email_oauth2_client_id
+    assert s.email_oauth2_refresh_token is not None
+    secret = s.email_oauth2_client_secret
+    return RefreshTokenSource(
+        s.email_oauth2_token_url,
+        s.email_oauth2_client_id,
+        secret.get_secret_value() if secret else None,
+        s.email_oauth2_refresh_token.get_secret_value(),
+    )
+
+
+def smtp_mailer(settings: Settings, oauth2: RefreshTokenSource | None = None) -> SmtpMailer | None:
+    """The SMTP mailer the settings describe (password, or XOAUTH2 through `oauth2` or a
+    token source of its own); None without SMTP."""
     s = settings
     if not s.smtp_enabled or s.email_address is None or s.smtp_host is None:
         return None
-    oauth2 = None
-    if s.oauth2_enabled:
-        assert s.email_oauth2_token_url and s.email_oauth2_client_id
-        assert s.email_oauth2_refresh_token is not None
-        secret = s.email_oauth2_client_secret
-        oauth2 = RefreshTokenSource(
-            s.email_oauth2_token_url,
-            s.email_oauth2_client_id,
-            secret.get_secret_value() if secret else None,
-            s.email_oauth2_refresh_token.get_secret_value(),
-        )
+    oauth2 = oauth2 or token_source(s)
     smtp_password = s.smtp_password or s.imap_password
     return SmtpMailer(
         SmtpAccount(

@@ -59,6 +59,16 @@ class DualEmbedder:
         self._multilingual = multilingual
 
     @property
+    def english(self) -> LocalEmbedder:
+        """The English model (MiniLM) on its own."""
+        return self._english
+
+    @property
+    def multilingual(self) -> LocalEmbedder:
+        """The multilingual model (E5) on its own."""
+        return self._multilingual
+
+    @property
     def name(self) -> str:
         """Both models' names: the index re-embeds when this changes."""
         return f"{self._english.name}+{self._multilingual.name}"

@@ -16,10 +16,11 @@ import structlog
 
 from bot.config import Settings
 from bot.handoffs import MailIdentity
+from bot.mail_sender import smtp_mailer
 from bot.report.build import build_report
 from bot.report.chart import draw_chart
 from bot.report.mail import compose_mail
-from bot.report.mailer import report_identity, smtp_mailer
+from bot.report.mailer import report_identity
 from bot.report.period import Period, iso_week, week_before
 from bot.report.store import mark_sent, record_report
 from bot.report.unanswered import QuestionEmbedder
@@ -141,8 +142,8 @@ def weekly_report(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> WeeklyReport | None:
     """The job, or None when REPORT_AT is off or STAFF_EMAIL or SMTP is not configured."""
-    when = settings.report_schedule
-    if when is None or not settings.staff_email or not settings.smtp_enabled:
+    when, mailer = settings.report_schedule, smtp_mailer(settings)
+    if when is None or not settings.staff_email or mailer is None:
         return None
     weekday, at = when
     setup = ReportSetup(
@@ -154,4 +155,4 @@ def weekly_report(
         hour=at.hour,
         minute=at.minute,
     )
-    return WeeklyReport(setup, pool, embedder, smtp_mailer(settings), runner, clock)
+    return WeeklyReport(setup, pool, embedder, mailer, runner, clock)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from bot.report.unanswered import SLICE, THRESHOLDS, group_questions
-from core.embedding import DUAL, MINILM, Vectors
+from core.dual_embedding import DualEmbedder
+from core.embedding import DUAL, E5_SMALL, MINILM, Vectors
 
 # Each question's meaning, by the words it uses: a fake with the real embedder's interface.
 _TOPICS = {"deliver": 0, "delivery": 0, "halal": 1, "parking": 2, "park": 2, "cake": 3}
@@ -91,3 +92,33 @@ async def test_many_questions_are_embedded_a_slice_at_a_time() -> None:
     groups = await group_questions(questions, embedder)
     assert embedder.calls == 3 and len(embedder.seen) == len(questions)
     assert [g.size for g in groups] == [len(questions)]
+
+
+class _OneModel(TopicEmbedder):
+    """One half of the dual model, remembering what it was asked to embed."""
+
+    dimension = 8
+
+    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
+        return await self.embed_queries(texts)
+
+    def close(self) -> None:
+        pass
+
+
+async def test_with_both_models_english_is_grouped_by_minilm_and_other_languages_by_e5() -> None:
+    english, multilingual = _OneModel(MINILM), _OneModel(E5_SMALL)
+    questions = [
+        "Do you deliver to Punggol?",
+        "delivery to Tampines got or not?",
+        "你们有送货到淡滨尼吗？",
+        "Boleh hantar kek ke Jurong West tak?",
+        "Is your food halal?",
+    ]
+    groups = await group_questions(questions, DualEmbedder(english, multilingual))
+    assert set(english.seen) == {questions[0], questions[1], questions[4]}
+    assert set(multilingual.seen) == {questions[2], questions[3]}  # E5 reads only these
+    # Each group holds one model's questions: never English with Chinese or Malay.
+    for group in groups:
+        assert {e in english.seen for e in group.examples} in ({True}, {False})
+    assert sum(g.size for g in groups) == len(questions)
