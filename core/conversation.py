@@ -237,7 +237,7 @@ class ConversationCore:
         log.info("staff_reply_relayed", conversation=relay.conversation_id, back_to_bot=back_to_bot)
         if text and self._staff_answers is not None:
             try:
-                await self._staff_answers.learn(message.thread_ref, text)
+                await self._staff_answers.learn(message.thread_ref, text, message.display_name)
             except Exception:
                 # The customer has the answer already; a suggestion lost is only a suggestion.
                 log.exception("staff_answer_not_kept", conversation=relay.conversation_id)

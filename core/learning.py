@@ -13,8 +13,9 @@ REPORT_THREAD = "report:"
 class StaffAnswers(Protocol):
     """Keeps staff answers to handed-over questions as suggested knowledge entries."""
 
-    async def learn(self, token: str, answer: str) -> None:
-        """Staff answered the handoff `token` with `answer` (already relayed to the customer)."""
+    async def learn(self, token: str, answer: str, staff_name: str | None = None) -> None:
+        """Staff answered the handoff `token` with `answer` (already relayed to the customer);
+        `staff_name` is the name their mail came from (never part of a suggestion)."""
         ...
 
 

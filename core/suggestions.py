@@ -139,7 +139,7 @@ class SuggestedKnowledge:
         self._known = known
         self._merge_at = merge_at
 
-    async def learn(self, token: str, answer: str) -> None:
+    async def learn(self, token: str, answer: str, staff_name: str | None = None) -> None:
         """Keep the handoff's question with the staff answer, masked, unless it adds nothing."""
         if not is_answer(answer):
             log.info("suggestion_skipped", reason="not_an_answer")
@@ -152,7 +152,7 @@ class SuggestedKnowledge:
         if question is None:
             log.info("suggestion_skipped", reason="no_question", escalation=handoff.escalation_id)
             return
-        names = [handoff.customer_name] if handoff.customer_name else []
+        names = [n for n in (handoff.customer_name, staff_name) if n]
         masked_question = mask_personal(question, names, self._public)
         if await self._known.answers(masked_question):
             log.info(

@@ -190,3 +190,13 @@ async def test_the_business_own_contacts_stay_readable() -> None:
     await learner.learn("t1", "Email shop@bakery.test with your logo, not amy@gmail.com.")
     [(candidate, _)] = store.kept
     assert candidate.answer == "Email shop@bakery.test with your logo, not [email]."
+
+
+async def test_the_staff_members_own_name_is_masked_wherever_it_appears() -> None:
+    store = FakeStore(handoff())
+    answer = "Yes, 40 lots at B2. Ask for Jolene at the counter for a parking coupon."
+    await SuggestedKnowledge(store, FakeEmbedder(), FakeKnown(False)).learn(
+        "t1", answer, staff_name="Jolene Ong"
+    )
+    [(candidate, _)] = store.kept
+    assert "Jolene" not in candidate.answer and "[name]" in candidate.answer
