@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import getpass
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
@@ -14,20 +12,23 @@ import typer
 from tqdm import tqdm
 
 from bot import sample_business
-from bot.config import ConfigError, Settings, load_settings
+from bot.cli_support import (
+    MORE_WORKERS,
+    STOP_BOT_FOR_KB,
+    run_command,
+    settings_or_exit,
+)
+from bot.config import Settings
 from bot.doctor import render, run_checks
 from bot.knowledge_calibration import describe_thresholds
-from bot.logs import configure_logging
 from bot.privacy_cli import privacy_app
 from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
 from bot.report.cli import report
 from bot.runtime import Runtime
 from bot.services import Services
-from bot.startup_errors import StartupError
 from bot.stopping import stop_on_signals
 from bot.suggestions_cli import suggestions_app
 from bot.terminal_chat import converse
-from core.vector_index import IndexInUseError
 from knowledge_base.ingest import IngestReport, find_files
 
 app = typer.Typer(help="Customer-support bot for Singapore small businesses.", no_args_is_help=True)
@@ -39,43 +40,6 @@ kb_app.add_typer(suggestions_app, name="suggestions")
 T = TypeVar("T")
 log = structlog.get_logger(__name__)
 
-# What to do when the embedded vector index is open in another process (it allows only one).
-SHARE_INDEX = "or set QDRANT_URL to a Qdrant server, which several processes can share"
-STOP_OTHER_BOT = f"Stop the other bot process first, {SHARE_INDEX}."
-STOP_BOT_FOR_KB = f"Stop the bot (bot serve, bot chat, bot worker) first, {SHARE_INDEX}."
-MORE_WORKERS = f"For more workers on this machine use `bot serve --workers N`, {SHARE_INDEX}."
-
-
-def _settings() -> Settings:
-    """Load settings or stop with one line per bad setting."""
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings.log_level, settings.log_format)
-    return settings
-
-
-def _run(main: Callable[[], Awaitable[T]], in_use: str = STOP_OTHER_BOT) -> T:
-    """Run a coroutine; Ctrl-C stops cleanly (services close in their finally blocks).
-
-    An embedded vector index held by another process stops with one line and advice (in_use),
-    and so does a provider failing at start (StartupError).
-    """
-    try:
-        return asyncio.run(main())  # type: ignore[arg-type]
-    except KeyboardInterrupt:
-        typer.echo("\nStopped.", err=True)
-        raise typer.Exit(130) from None
-    except IndexInUseError as error:
-        typer.echo(f"{error}. {in_use}", err=True)
-        raise typer.Exit(1) from None
-    except StartupError as error:
-        log.debug("start_failed", exc_info=error)  # the provider's own traceback, when asked for
-        typer.echo(str(error), err=True)
-        raise typer.Exit(1) from None
-
 
 def _say_if_sample_business(settings: Settings) -> None:
     """One line, so nobody goes live greeting customers with the sample business's name."""
@@ -86,8 +50,8 @@ def _say_if_sample_business(settings: Settings) -> None:
 @app.command()
 def doctor() -> None:
     """Check the settings and reach every configured service and provider."""
-    settings = _settings()
-    checks = _run(lambda: run_checks(settings))
+    settings = settings_or_exit()
+    checks = run_command(lambda: run_checks(settings))
     for check in checks:
         typer.echo(render(check))
     failed = [c for c in checks if not c.ok]
@@ -99,13 +63,13 @@ def doctor() -> None:
 @app.command()
 def migrate() -> None:
     """Apply database migrations (also done at every start)."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with Services(settings, load_model=False):
             typer.echo("Database is up to date.")
 
-    _run(main)
+    run_command(main)
 
 
 @app.command()
@@ -113,7 +77,7 @@ def chat(
     user: Annotated[str, typer.Option(help="Who you are in this conversation.")] = "",
 ) -> None:
     """Talk to the bot in the terminal, on the same core every channel uses."""
-    settings = _settings()
+    settings = settings_or_exit()
     who = user or getpass.getuser()
 
     _say_if_sample_business(settings)
@@ -124,7 +88,7 @@ def chat(
             await _ingest_sample_if_empty(services)
             await converse(services, who, stop)
 
-    _run(main)
+    run_command(main)
 
 
 @app.command()
@@ -134,7 +98,7 @@ def serve(
     ] = 1,
 ) -> None:
     """Run the web server (webhooks, /healthz, /readyz, /metrics) with queue workers."""
-    settings = _settings()
+    settings = settings_or_exit()
     _say_if_sample_business(settings)
     prefer_passive_openmp_threads()  # before the model loads
 
@@ -154,7 +118,7 @@ def serve(
                 freeze_start_up_objects()
                 await runtime.run(stop)
 
-    _run(main)
+    run_command(main)
 
 
 @app.command()
@@ -168,7 +132,7 @@ def worker(
     ] = None,
 ) -> None:
     """Run extra queue workers against the same Redis and PostgreSQL (scale-out)."""
-    settings = _settings()
+    settings = settings_or_exit()
     prefer_passive_openmp_threads()  # before the model loads
     health = port is not None
     own = settings.model_copy(update={"port": port}) if health else settings
@@ -189,7 +153,7 @@ def worker(
             freeze_start_up_objects()
             await runtime.run(stop)
 
-    _run(main, in_use=MORE_WORKERS)
+    run_command(main, in_use=MORE_WORKERS)
 
 
 async def _ingest_sample_if_empty(services: Services) -> None:
@@ -228,7 +192,7 @@ def _print_report(report: IngestReport) -> None:
 @kb_app.command("ingest")
 def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders.")]) -> None:
     """Add or refresh knowledge files; unchanged files are skipped."""
-    settings = _settings()
+    settings = settings_or_exit()
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         typer.echo(f"No such file or folder: {', '.join(missing)}", err=True)
@@ -245,7 +209,7 @@ def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders
                 await services.calibrate()
             return report
 
-    report = _run(main, in_use=STOP_BOT_FOR_KB)
+    report = run_command(main, in_use=STOP_BOT_FOR_KB)
     _print_report(report)
     if report.failed and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
@@ -254,7 +218,7 @@ def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders
 @kb_app.command("list")
 def kb_list() -> None:
     """Show the indexed knowledge files."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with Services(settings, load_model=False) as services:
@@ -265,7 +229,7 @@ def kb_list() -> None:
                 when = row.updated_at.strftime("%Y-%m-%d %H:%M")
                 typer.echo(f"{row.path}\t{row.chunk_count} chunks\t{row.state}\t{when}")
 
-    _run(main)
+    run_command(main)
 
 
 @kb_app.command("remove")
@@ -273,7 +237,7 @@ def kb_remove(
     paths: Annotated[list[str], typer.Argument(help="Paths as shown by kb list.")],
 ) -> None:
     """Remove knowledge files from the index."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> int:
         unknown = 0
@@ -288,14 +252,14 @@ def kb_remove(
                 await services.calibrate()
         return unknown
 
-    if _run(main, in_use=STOP_BOT_FOR_KB):
+    if run_command(main, in_use=STOP_BOT_FOR_KB):
         raise typer.Exit(1)
 
 
 @kb_app.command("calibrate")
 def kb_calibrate() -> None:
     """Choose the answer thresholds for this knowledge base again and say why."""
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> None:
         async with Services(settings) as services:
@@ -312,7 +276,7 @@ def kb_calibrate() -> None:
                     "not the calibration."
                 )
 
-    _run(main, in_use=STOP_BOT_FOR_KB)
+    run_command(main, in_use=STOP_BOT_FOR_KB)
 
 
 def main() -> None:

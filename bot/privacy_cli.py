@@ -10,6 +10,7 @@ from typing import Annotated
 import phonenumbers
 import typer
 
+from bot.cli_support import run_command, settings_or_exit
 from bot.services import Services
 from core.data_rights import Identity, Person
 
@@ -80,9 +81,8 @@ def export(
     ] = None,
 ) -> None:
     """Write everything held about one customer to a JSON file."""
-    from bot.cli import _run, _settings  # bot.cli adds these commands, so import it late
 
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> Path:
         async with Services(settings, load_model=False) as services:
@@ -93,7 +93,7 @@ def export(
         path.write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
         return path
 
-    path = _run(main)
+    path = run_command(main)
     typer.echo(f"Wrote {path}. It holds personal data: send it to the customer, then delete it.")
 
 
@@ -103,9 +103,8 @@ def erase(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Erase one customer's conversations, memory and details everywhere."""
-    from bot.cli import _run, _settings  # bot.cli adds these commands, so import it late
 
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> dict[str, int] | None:
         async with Services(settings, load_model=False) as services:
@@ -115,7 +114,7 @@ def erase(
                 raise typer.Exit(1)
             return await services.data_rights().erase(person.contact_id, requested_by="staff")
 
-    counts = _run(main)
+    counts = run_command(main)
     if counts is None:
         typer.echo("Nothing erased: the customer was erased meanwhile.")
         return

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from bot.cli_support import STOP_BOT_FOR_KB, run_command, settings_or_exit
 from bot.services import Services
 from core.suggestion_store import Decision, Outcome, PostgresSuggestions, Suggestion
 
@@ -23,15 +24,14 @@ def suggestions(ctx: typer.Context) -> None:
     """List pending suggestions (id, times asked, masked question and answer)."""
     if ctx.invoked_subcommand is not None:
         return
-    from bot.cli import _run, _settings  # bot.cli adds these commands, so import it late
 
-    settings = _settings()
+    settings = settings_or_exit()
 
     async def main() -> list[Suggestion]:
         async with Services(settings, load_model=False) as services:
             return await PostgresSuggestions(services.storage.pool).pending()
 
-    pending = _run(main)
+    pending = run_command(main)
     if not pending:
         typer.echo("No pending suggestions.")
         return
@@ -68,9 +68,8 @@ def reject(ids: IDS) -> None:
 
 def _decide(decisions: Sequence[Decision], publish: bool) -> None:
     """Apply decisions as the person at the terminal; publish the learned FAQ after approvals."""
-    from bot.cli import STOP_BOT_FOR_KB, _run, _settings
 
-    settings = _settings()
+    settings = settings_or_exit()
     by = f"cli:{getpass.getuser()}"
 
     async def main() -> tuple[list[Outcome], int | None]:
@@ -83,7 +82,7 @@ def _decide(decisions: Sequence[Decision], publish: bool) -> None:
             typer.echo("Indexing the learned FAQ and calibrating ...", err=True)
             return outcomes, await services.learned.publish()
 
-    outcomes, entries = _run(main, in_use=STOP_BOT_FOR_KB)
+    outcomes, entries = run_command(main, in_use=STOP_BOT_FOR_KB)
     for outcome in outcomes:
         typer.echo(describe_outcome(outcome))
     if entries is not None:

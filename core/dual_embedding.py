@@ -15,11 +15,12 @@ import asyncio
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
 
-from core.embedding import LocalEmbedder, Vectors
+if TYPE_CHECKING:  # core.embedding builds a DualEmbedder: a runtime import would be a cycle
+    from core.embedding import LocalEmbedder, Vectors
 
 E5_FLOOR = 0.7805
 """E5 cosine that maps to 0 on MiniLM's scale (CLINC150 val: E5's 5th percentile, 0.893, meets

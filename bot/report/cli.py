@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import configure_logging
+from bot.cli_support import run_command, settings_or_exit
+from bot.config import Settings
 from bot.report.build import Report, build_report
 from bot.report.chart import draw_chart
 from bot.report.console import print_report
@@ -29,18 +29,13 @@ def report(
     ] = None,
 ) -> None:
     """Print conversations, resolution rate, handoffs, ratings and unanswered questions."""
-    try:
-        settings = load_settings()
-    except ConfigError as error:
-        typer.echo(str(error), err=True)
-        raise typer.Exit(2) from None
-    configure_logging(settings.log_level, settings.log_format)
+    settings = settings_or_exit()
     try:
         period = since(span, datetime.now(UTC), settings.zone)
     except ValueError as error:
         typer.echo(str(error), err=True)
         raise typer.Exit(2) from None
-    result = asyncio.run(_build(settings, period))
+    result = run_command(lambda: _build(settings, period))
     print_report(result, Console())
     if png is not None:
         png.write_bytes(draw_chart(result.current.days))
