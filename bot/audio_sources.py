@@ -61,7 +61,8 @@ class TwilioAudio:
         api_url: str | None = None,
     ) -> None:
         self._session = session
-        self._auth = aiohttp.BasicAuth(account_sid, auth_token)
+        # aiohttp drops this header when a redirect leaves the origin (Twilio redirects to a CDN).
+        self._auth = {"Authorization": aiohttp.encode_basic_auth(account_sid, auth_token)}
         # Credentials go only to Twilio's own host: a MediaUrl elsewhere is fetched without.
         self._api_host = urlsplit(api_url or TWILIO_API).hostname
 
@@ -69,8 +70,8 @@ class TwilioAudio:
         """The media's bytes, read in chunks and given up as soon as they pass max_bytes."""
         if not note.source:
             raise VoiceNoteRefused("no MediaUrl")
-        auth = self._auth if urlsplit(note.source).hostname == self._api_host else None
-        async with self._session.get(note.source, auth=auth) as response:
+        auth = self._auth if urlsplit(note.source).hostname == self._api_host else {}
+        async with self._session.get(note.source, headers=auth) as response:
             response.raise_for_status()
             declared = response.content_length
             if declared is not None and declared > max_bytes:
