@@ -99,7 +99,8 @@ class Runtime:
         self.channels = await open_channels(
             s, self._stack, self.ingress, self.metrics, storage.pool, storage.redis, self._listen
         )
-        self.voice = await open_voice_notes(s, self._stack)
+        if self._worker_count:  # only workers read voice notes
+            self.voice = await open_voice_notes(s, self._stack)
         if not (self._listen or self._health):
             return
         key = s.metrics_api_key.get_secret_value() if s.metrics_api_key else None
