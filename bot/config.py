@@ -108,6 +108,14 @@ class Settings(BaseSettings):
     openai_base_url: str | None = None
     openai_model: str = "gpt-4o-mini"
     llm_timeout_seconds: float = Field(15.0, gt=0)
+    # With an OpenAI key, WhatsApp and Telegram voice notes are transcribed on the same endpoint
+    # and answered like text. OpenAI takes files up to 25 MB; Telegram lets bots fetch 20 MB.
+    transcribe_voice: bool = True
+    transcription_model: str = "whisper-1"
+    transcribe_max_bytes: int = Field(20 * 1024 * 1024, ge=1, le=25 * 1024 * 1024)
+    transcribe_max_seconds: int = Field(300, ge=1)
+    # Fetching and transcribing together; the customer's lock (60 s) must outlast it.
+    transcribe_timeout_seconds: float = Field(30.0, gt=0, le=50)
 
     memory_turns: int = Field(12, ge=1, le=200)
     memory_ttl_seconds: int = Field(7 * 24 * 3600, ge=60)
@@ -470,6 +478,11 @@ class Settings(BaseSettings):
     def llm_enabled(self) -> bool:
         """Whether an OpenAI-compatible endpoint is configured."""
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def voice_enabled(self) -> bool:
+        """Whether voice notes are transcribed: an OpenAI-compatible endpoint, not turned off."""
+        return self.llm_enabled and self.transcribe_voice
 
 
 _SECRET_FIELDS = {

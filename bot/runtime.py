@@ -27,10 +27,12 @@ from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
 from bot.stopping import Waits
+from bot.voice_notes import open_voice_notes
 from bot.worker import Worker
 from core.conversation import resolves
 from core.messages import ChannelName, InboundMessage, Reply
 from core.outbox import PostgresOutbox
+from core.voice import Transcriber
 
 log = structlog.get_logger(__name__)
 
@@ -62,6 +64,8 @@ class Runtime:
         flood = FloodGuard(storage.redis, s.flood_limit, s.flood_window_seconds)
         self.ingress = Ingress(self.queue, self.outbox, self.metrics, flood)
         self.channels = Channels()
+        self.voice: Transcriber | None = None
+        """Reads voice notes when an OpenAI-compatible endpoint is configured."""
         self.app: web.Application | None = None
         self._kicks: set[asyncio.Task[int]] = set()
         self.port: int | None = None
@@ -95,6 +99,8 @@ class Runtime:
         self.channels = await open_channels(
             s, self._stack, self.ingress, self.metrics, storage.pool, storage.redis, self._listen
         )
+        if self._worker_count:  # only workers read voice notes
+            self.voice = await open_voice_notes(s, self._stack)
         if not (self._listen or self._health):
             return
         key = s.metrics_api_key.get_secret_value() if s.metrics_api_key else None
@@ -265,7 +271,7 @@ class Runtime:
 
     async def _handle(self, message: InboundMessage) -> Reply | None:
         """The core, then an immediate handoff email when the reply escalated."""
-        reply = await self.services.core.handle(message)
+        reply = await self.services.core.handle(message, voice=self.voice)
         self._count_outcome(message, reply)
         if reply is not None and reply.escalate and self.channels.handoffs is not None:
             # The staff address gets the handoff at once, not at the next scheduler tick.

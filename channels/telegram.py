@@ -230,7 +230,13 @@ def _attachment(msg: Message) -> Attachment | None:
     for kind in ("voice", "audio", "video", "document"):
         media = getattr(msg, kind)
         if media is not None:
-            return Attachment(kind, getattr(media, "file_name", None), media.mime_type)
+            return Attachment(
+                kind,
+                getattr(media, "file_name", None),
+                media.mime_type,
+                source=media.file_id,
+                seconds=_seconds(media),
+            )
     if msg.video_note:
         return Attachment("video_note", None, "video/mp4")
     if msg.sticker:  # animated (TGS) stickers are gzipped Lottie; video ones are WebM
@@ -246,6 +252,16 @@ def _attachment(msg: Message) -> Attachment | None:
         name = " ".join(filter(None, (msg.contact.first_name, msg.contact.last_name)))
         return Attachment("contact", name or None, "text/vcard" if msg.contact.vcard else None)
     return None
+
+
+def _seconds(media: object) -> int | None:
+    """How long a voice note, audio or video lasts, in whole seconds, if it says."""
+    with warnings.catch_warnings():  # PTB 22 warns on `duration` unless PTB_TIMEDELTA=1
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        duration = getattr(media, "duration", None)
+    if isinstance(duration, timedelta):
+        return int(duration.total_seconds())
+    return duration if isinstance(duration, int) else None
 
 
 def _parse_callback(query: CallbackQuery) -> Parsed:

@@ -234,7 +234,8 @@ def _media(params: Mapping[str, str], sid: str) -> tuple[Attachment, ...]:
         mime = (params.get(f"MediaContentType{index}") or "").strip().lower() or None
         major = mime.partition("/")[0] if mime else ""
         kind = major if major in _MEDIA_KINDS else "document"
-        attachments.append(Attachment(kind=kind, mime_type=mime))
+        url = (params.get(f"MediaUrl{index}") or "").strip() or None
+        attachments.append(Attachment(kind=kind, mime_type=mime, source=url))
     return tuple(attachments)
 
 

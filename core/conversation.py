@@ -27,6 +27,7 @@ from core.ratings import COMMENT_REASON, RatingStore, chosen_score, typed_score
 from core.storable import storable_message
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore
+from core.voice import Transcriber, transcribed
 
 log = structlog.get_logger(__name__)
 EN = Language.EN
@@ -111,8 +112,13 @@ class ConversationCore:
         self._greetings = greetings
         self._summaries = summaries
 
-    async def handle(self, message: InboundMessage) -> Reply | None:
-        """Answer a message; None for a duplicate or a conversation a person has taken over."""
+    async def handle(
+        self, message: InboundMessage, voice: Transcriber | None = None
+    ) -> Reply | None:
+        """Answer a message; None for a duplicate or a conversation a person has taken over.
+
+        With `voice`, a voice note is transcribed and its words stored and answered as its text.
+        """
         channel = message.channel.value
         # Channels that skip the queue (the terminal chat) get the same cleaning as the others.
         message = storable_message(message)
@@ -126,6 +132,9 @@ class ConversationCore:
         async with claim_of as claim:
             if claim is None:
                 return None
+            # Inside the claim, so a message already handled is not transcribed again; before
+            # storing, so its words are kept in place of the audio.
+            message = await transcribed(message, voice, MAX_TEXT_CHARS)
             record = await self._store.record_inbound(message)
             if record is None:
                 log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)

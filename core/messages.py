@@ -27,6 +27,11 @@ class Attachment:
     kind: str
     name: str | None = None
     mime_type: str | None = None
+    # Where and how long, not what was sent: equal attachments may come from different places.
+    source: str | None = field(default=None, compare=False)
+    """The provider's reference for fetching it (a Telegram file_id, a Twilio MediaUrl)."""
+    seconds: int | None = field(default=None, compare=False)
+    """How long a voice note or audio lasts, when the provider says (Telegram does)."""
 
 
 @dataclass(frozen=True, slots=True)

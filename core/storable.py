@@ -42,4 +42,4 @@ def _storable_attachment(attachment: Attachment) -> Attachment:
     """An attachment's name and type made storable."""
     name = storable_text(attachment.name) if attachment.name is not None else None
     mime = storable_text(attachment.mime_type) if attachment.mime_type is not None else None
-    return Attachment(storable_text(attachment.kind), name, mime)
+    return replace(attachment, kind=storable_text(attachment.kind), name=name, mime_type=mime)

@@ -83,6 +83,9 @@ class FakeTelegramAPI:
         self.held = asyncio.Event()
         self.failing_chats: dict[int, int] = {}
         """Chats every sendMessage to fails with this HTTP status, until removed."""
+        self.files: dict[str, bytes] = {}
+        """What getFile knows by file_id, downloaded from /file/bot<token>/<file_path>."""
+        self.downloads: list[str] = []
 
     @property
     def base_url(self) -> str:
@@ -130,6 +133,7 @@ class FakeTelegramAPI:
     async def __aenter__(self) -> FakeTelegramAPI:
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -179,6 +183,30 @@ class FakeTelegramAPI:
             pending[0].skip -= 1
             return None
         return pending.pop(0)
+
+    async def _download(self, request: web.Request) -> web.Response:
+        """A file's bytes, as the Bot API's file URL serves them."""
+        if request.match_info["token"] != self.token:
+            return _error(401, "Unauthorized")
+        path = request.match_info["path"]
+        file_id = path.removeprefix("voice/").removesuffix(".oga")
+        if file_id not in self.files:
+            return _error(404, "Not Found")
+        self.downloads.append(file_id)
+        return web.Response(body=self.files[file_id], content_type="application/octet-stream")
+
+    async def _m_getFile(self, params: dict[str, Any]) -> web.Response:
+        file_id = str(params.get("file_id", ""))
+        if file_id not in self.files:
+            return _error(400, "Bad Request: invalid file_id")
+        return _ok(
+            {
+                "file_id": file_id,
+                "file_unique_id": f"u-{file_id}",
+                "file_size": len(self.files[file_id]),
+                "file_path": f"voice/{file_id}.oga",
+            }
+        )
 
     async def _m_getMe(self, params: dict[str, Any]) -> web.Response:
         return _ok(BOT_USER)

@@ -1,0 +1,84 @@
+"""Fetching a voice note's audio from the channel it came by (Telegram, Twilio), within a size."""
+
+from __future__ import annotations
+
+from typing import Protocol
+from urllib.parse import urlsplit
+
+import aiohttp
+from telegram import Bot
+
+from core.messages import Attachment
+
+TWILIO_API = "https://api.twilio.com"
+_CHUNK = 64 * 1024
+
+
+class VoiceNoteRefused(Exception):
+    """A voice note over a limit, or without a place to fetch it from: never transcribed."""
+
+
+class AudioSource(Protocol):
+    """Where one channel keeps its customers' voice notes."""
+
+    async def fetch(self, note: Attachment, max_bytes: int) -> bytes:
+        """The note's audio; VoiceNoteRefused when it is larger than max_bytes."""
+        ...
+
+
+def telegram_file_url(api_url: str) -> str:
+    """The Bot API file URL beside an API URL ("https://api.telegram.org/bot" -> ".../file/bot")."""
+    return api_url.rstrip("/").removesuffix("/bot") + "/file/bot"
+
+
+class TelegramAudio:
+    """Telegram: getFile, then the file download, through the channel's Bot."""
+
+    def __init__(self, bot: Bot) -> None:
+        self._bot = bot
+
+    async def fetch(self, note: Attachment, max_bytes: int) -> bytes:
+        """The voice note's bytes; Telegram says the size first, so a large one is not fetched."""
+        if not note.source:
+            raise VoiceNoteRefused("no file_id")
+        file = await self._bot.get_file(note.source)
+        if file.file_size is not None and file.file_size > max_bytes:
+            raise VoiceNoteRefused(f"{file.file_size} bytes, over {max_bytes}")
+        data = bytes(await file.download_as_bytearray())
+        if len(data) > max_bytes:
+            raise VoiceNoteRefused(f"{len(data)} bytes, over {max_bytes}")
+        return data
+
+
+class TwilioAudio:
+    """WhatsApp through Twilio: the MediaUrl, with the account's credentials (HTTP basic auth)."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        account_sid: str,
+        auth_token: str,
+        api_url: str | None = None,
+    ) -> None:
+        self._session = session
+        # aiohttp drops this header when a redirect leaves the origin (Twilio redirects to a CDN).
+        self._auth = {"Authorization": aiohttp.encode_basic_auth(account_sid, auth_token)}
+        # Credentials go only to Twilio's own host: a MediaUrl elsewhere is fetched without.
+        self._api_host = urlsplit(api_url or TWILIO_API).hostname
+
+    async def fetch(self, note: Attachment, max_bytes: int) -> bytes:
+        """The media's bytes, read in chunks and given up as soon as they pass max_bytes."""
+        if not note.source:
+            raise VoiceNoteRefused("no MediaUrl")
+        auth = self._auth if urlsplit(note.source).hostname == self._api_host else {}
+        async with self._session.get(note.source, headers=auth) as response:
+            response.raise_for_status()
+            declared = response.content_length
+            if declared is not None and declared > max_bytes:
+                raise VoiceNoteRefused(f"{declared} bytes, over {max_bytes}")
+            data = bytearray()
+            async for chunk in response.content.iter_chunked(_CHUNK):
+                data += chunk
+                if len(data) > max_bytes:
+                    raise VoiceNoteRefused(f"over {max_bytes} bytes")
+        return bytes(data)
