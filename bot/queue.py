@@ -10,7 +10,7 @@ messages in order even when several processes read the stream.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -94,11 +94,20 @@ def encode(message: InboundMessage) -> str:
 
 def decode(raw: str) -> InboundMessage:
     """A message back from JSON; raises ValueError (or KeyError, TypeError) on bad data."""
-    data: dict[str, Any] = json.loads(raw)
+    data: dict[str, Any] = _known(InboundMessage, json.loads(raw))
     data["channel"] = ChannelName(data["channel"])
     data["received_at"] = datetime.fromisoformat(data["received_at"])
-    data["attachments"] = tuple(Attachment(**a) for a in data.get("attachments", ()))
+    data["attachments"] = tuple(
+        Attachment(**_known(Attachment, a)) for a in data.get("attachments", ())
+    )
     return InboundMessage(**data)
+
+
+def _known(kind: type[Any], data: dict[str, Any]) -> dict[str, Any]:
+    """The fields `kind` has: during a rolling upgrade, an entry a newer process wrote may
+    carry fields this process does not know yet, and must not be dead-lettered for that."""
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 class InboundQueue:
