@@ -24,6 +24,8 @@ def draw_chart(days: Sequence[Day]) -> bytes:
     labels = [f"{d.day:%a %d}" for d in days]
     bars.bar(labels, [d.conversations for d in days], color=_BARS, label="conversations")
     bars.set_ylabel("conversations")
+    # Counts start at 0; a quiet week still gets a 0-1 axis rather than one around zero.
+    bars.set_ylim(0, max([d.conversations for d in days] + [1]) * 1.1)
     bars.tick_params(axis="x", labelsize=8)
     rates = figure_rates(days)
     line = bars.twinx()
