@@ -23,7 +23,7 @@ from twilio.rest import Client
 
 from bot.config import Settings
 from bot.email_polling import ImapAccount, ImapLoginRefused, connect_imap, logout_quietly
-from bot.oauth2 import RefreshTokenSource
+from bot.mail_sender import token_source
 from bot.startup_errors import telegram_problem
 from bot.webhooks import TELEGRAM_PATH
 from core.migrate import MIGRATIONS_DIR
@@ -283,25 +283,10 @@ async def _twilio(s: Settings) -> Check:
     )
 
 
-def _oauth2(s: Settings) -> RefreshTokenSource | None:
-    """The XOAUTH2 token source when OAuth2 is configured for the mailbox."""
-    if not s.oauth2_enabled:
-        return None
-    assert s.email_oauth2_token_url and s.email_oauth2_client_id
-    assert s.email_oauth2_refresh_token is not None
-    secret = s.email_oauth2_client_secret
-    return RefreshTokenSource(
-        s.email_oauth2_token_url,
-        s.email_oauth2_client_id,
-        secret.get_secret_value() if secret else None,
-        s.email_oauth2_refresh_token.get_secret_value(),
-    )
-
-
 async def _smtp(s: Settings) -> Check:
     assert s.smtp_host is not None
     password = s.smtp_password or s.imap_password
-    oauth2 = _oauth2(s)
+    oauth2 = token_source(s)
     username = s.smtp_username or s.email_address
     smtp = aiosmtplib.SMTP(
         hostname=s.smtp_host,
@@ -344,7 +329,7 @@ async def _imap(s: Settings) -> Check:
     where = f"{s.imap_host}:{s.imap_port}"
     password = s.imap_password.get_secret_value() if s.imap_password else None
     account = ImapAccount(
-        s.imap_host, s.imap_port, username, password, use_tls=s.imap_tls, oauth2=_oauth2(s)
+        s.imap_host, s.imap_port, username, password, use_tls=s.imap_tls, oauth2=token_source(s)
     )
     imap: IMAP4 | None = None
     try:

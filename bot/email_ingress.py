@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from bot.email_notices import EmailNotices, size_text
 from bot.email_polling import HEADER_BYTES
 from bot.ingress import Ingress
-from channels.base import Ignored, PayloadError
+from channels.base import Ignored, Parsed, PayloadError
 from channels.email import reply_route, to_inbound
 from channels.email_parsing import ParsedEmail, parse_email
 from core.learning import REPORT_THREAD
@@ -140,21 +140,7 @@ class EmailIngress:
                 ChannelName.STAFF, Ignored("staff_mail_without_handoff", parsed.subject[:80])
             )
             return
-        inbound = to_inbound(parsed, raw)
-        if not isinstance(inbound, InboundMessage):
-            await self._ingress.accept(ChannelName.STAFF, inbound)
-            return
-        message = InboundMessage(
-            channel=ChannelName.STAFF,
-            external_user_id=parsed.sender,
-            provider_message_id=inbound.provider_message_id,
-            # The subject is no answer to the customer: only the body is relayed.
-            text=parsed.text.strip(),
-            received_at=inbound.received_at,
-            display_name=parsed.sender_name,
-            thread_ref=token,
-        )
-        await self._ingress.accept(ChannelName.STAFF, message)
+        await self._ingress.accept(ChannelName.STAFF, staff_message(parsed, raw, token))
 
     async def _report_reply(self, parsed: ParsedEmail, token: str, raw: bytes) -> None:
         """A reply to an owner report: only staff may approve; the core checks the token."""
@@ -163,21 +149,8 @@ class EmailIngress:
                 ChannelName.EMAIL, Ignored("report_reply_not_from_staff", parsed.sender)
             )
             return
-        inbound = to_inbound(parsed, raw)
-        if not isinstance(inbound, InboundMessage):
-            await self._ingress.accept(ChannelName.STAFF, inbound)
-            return
-        message = InboundMessage(
-            channel=ChannelName.STAFF,
-            external_user_id=parsed.sender,
-            provider_message_id=inbound.provider_message_id,
-            text=parsed.text.strip(),
-            received_at=inbound.received_at,
-            display_name=parsed.sender_name,
-            thread_ref=REPORT_THREAD + token,
-            # The confirmation goes back in the same thread.
-            reply_to=reply_route(parsed),
-        )
+        # The confirmation goes back in the same thread.
+        message = staff_message(parsed, raw, REPORT_THREAD + token, reply_route(parsed))
         await self._ingress.accept(ChannelName.STAFF, message)
 
     async def _flooding(self, sender: str) -> bool:
@@ -187,6 +160,26 @@ class EmailIngress:
         if count == 1:
             await self._redis.expire(key, 3600)
         return count > self._max
+
+
+def staff_message(
+    parsed: ParsedEmail, raw: bytes, thread_ref: str, reply_to: str | None = None
+) -> Parsed:
+    """A staff member's mail as the core reads it: the body only (the subject is no answer to
+    a customer), tied to the handoff or report named by `thread_ref`."""
+    inbound = to_inbound(parsed, raw)
+    if not isinstance(inbound, InboundMessage):
+        return inbound
+    return InboundMessage(
+        channel=ChannelName.STAFF,
+        external_user_id=parsed.sender,
+        provider_message_id=inbound.provider_message_id,
+        text=parsed.text.strip(),
+        received_at=inbound.received_at,
+        display_name=parsed.sender_name,
+        thread_ref=thread_ref,
+        reply_to=reply_to,
+    )
 
 
 def header_section(raw: bytes) -> bytes:
