@@ -30,7 +30,7 @@ import psutil
 import yaml
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import settings_class
 from bot.embedded import EmbeddedServices
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage
@@ -161,7 +161,7 @@ async def ingest(services: Services, folder: Path) -> tuple[int, float]:
 
 def message(text: str) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=str(uuid.uuid4()),
         provider_message_id=str(uuid.uuid4()),
         text=text,
@@ -228,7 +228,7 @@ async def run(sizes: list[int], concurrencies: list[int], messages: int) -> list
         passages = root / "passages"
         write_passage_kb(passages)
         for size in sizes:
-            settings = Settings(
+            settings = settings_class()(
                 data_dir=root / f"data-{size}",
                 database_url=SecretStr(embedded.database_url),
                 redis_url=SecretStr(embedded.redis_url),

@@ -64,7 +64,7 @@ from speed import clinc, write_faq_kb
 
 from bot.config import Settings
 from bot.embedded import EmbeddedServices
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 
 CHUNKS = 1000

@@ -11,7 +11,7 @@ import typer
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
-from bot.startup_errors import StartupError
+from channels.plug import StartupError
 from core.vector_index import IndexInUseError
 
 T = TypeVar("T")

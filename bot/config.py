@@ -6,7 +6,7 @@ import os
 import re
 from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -15,13 +15,15 @@ from pydantic import (
     PrivateAttr,
     SecretStr,
     ValidationError,
+    create_model,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from bot import sample_business
-from channels.webchat import normalize_origin
+from channels.email.settings import EmailSettings
+from channels.registry import plugs
+from channels.settings import ChannelSettings, http_url
 from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.compose import Thresholds
 from core.embedding import BUNDLED_MODEL, BUNDLED_MODELS, DUAL, E5_SMALL, MINILM
@@ -46,7 +48,6 @@ DEFAULT_LANGUAGE_THRESHOLDS: dict[str, dict[str, float]] = {
 }
 """model -> answer thresholds for questions searched in another language, used until the
 knowledge base calibrates its own (core.calibration); choices keep the same distance below."""
-TELEGRAM_API = "https://api.telegram.org/bot"
 
 
 def default_thresholds(model: str, int8: bool = False) -> Thresholds:
@@ -63,22 +64,15 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line per problem."""
 
 
-class Settings(BaseSettings):
-    """Every setting the bot reads; names match the environment variables."""
+class Settings(EmailSettings):
+    """Every setting the bot reads; names match the environment variables.
 
-    model_config = SettingsConfigDict(
-        env_file=".env",
-        env_file_encoding="utf-8",
-        extra="ignore",
-        case_sensitive=False,
-        env_ignore_empty=True,  # "SETTING=" means "use the default", so no validator sees ""
-    )
+    The mail settings are the email channel's block: handoffs and owner reports go by mail
+    whichever channels customers use. Each other channel's block is added by `settings_class`.
+    """
 
-    business_name: str = Field("Our Shop", min_length=1)
     timezone: str = "Asia/Singapore"
     business_hours: str = "mon-fri 09:00-18:00; sat 09:00-13:00; sun closed"
-    staff_email: str | None = None
-    # Public holidays close the business (some shops open on them: set false).
     public_holidays: bool = True
     holiday_country: str = "SG"
     # Words that hand a conversation to a person at once (comma-separated, any language).
@@ -125,12 +119,8 @@ class Settings(BaseSettings):
     # The privacy notice shown on first contact: ours in the customer's language with a link
     # to PRIVACY_URL, or the business's own CONSENT_TEXT. With REQUIRE_CONSENT the bot answers
     # only after an explicit yes; without it, going on counts as agreeing.
-    privacy_url: str | None = None
-    consent_text: str | None = None
     require_consent: bool = False
-    public_base_url: str | None = None
     host: str = "0.0.0.0"
-    port: int = Field(8080, ge=0, le=65535)
     worker_concurrency: int = Field(32, ge=1, le=1000)
     # More messages than this from one sender within the window get one notice, then silence.
     flood_limit: int = Field(20, ge=1)
@@ -145,55 +135,6 @@ class Settings(BaseSettings):
     # Well under Docker's 10 s before it kills.
     stop_grace_seconds: float = Field(5.0, ge=0, le=60)
 
-    telegram_bot_token: SecretStr | None = None
-    telegram_mode: Literal["auto", "webhook", "polling"] = "auto"
-    telegram_api_url: str = TELEGRAM_API
-    # Telegram allows about 30 messages a second per bot; raise only for a local Bot API server.
-    telegram_rate_per_second: float = Field(30.0, gt=0)
-
-    twilio_account_sid: str | None = None
-    twilio_auth_token: SecretStr | None = None
-    twilio_whatsapp_from: str | None = None
-    twilio_api_url: str | None = None
-    twilio_rate_per_second: float = Field(10.0, gt=0)
-    # Approved WhatsApp template (Content SID, HX...) that invites a customer to write back
-    # when staff answer after WhatsApp's 24-hour window.
-    twilio_reopen_template_sid: str | None = None
-
-    # Web chat: the widget on the business's own site and the /try page (bot serve).
-    webchat_enabled: bool = True
-    # Signs the visitor tokens browsers keep; unset, one is made and kept in PostgreSQL.
-    webchat_secret: SecretStr | None = None
-    # Sites (origins, comma-separated) allowed to embed the widget; the bot's own always is.
-    webchat_allowed_origins: str = ""
-
-    # Email: the bot's own mailbox, read over IMAP and written from over SMTP.
-    email_address: str | None = None
-    email_name: str | None = None
-    imap_host: str | None = None
-    imap_port: int = Field(993, ge=1, le=65535)
-    imap_tls: bool = True
-    imap_username: str | None = None
-    imap_password: SecretStr | None = None
-    imap_folder: str = "INBOX"
-    email_poll_seconds: float = Field(60.0, gt=0)
-    smtp_host: str | None = None
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    email_oauth2_token_url: str | None = None
-    email_oauth2_client_id: str | None = None
-    email_oauth2_client_secret: SecretStr | None = None
-    email_oauth2_refresh_token: SecretStr | None = None
-    email_max_per_sender_per_hour: int = Field(10, ge=1)
-    # Mail over this size (bytes, as the server stores it: attachments count a third more than
-    # their files) is not downloaded; the sender is told, and it stays flagged in the mailbox.
-    max_email_bytes: int = Field(10 * 1024 * 1024, ge=10_000)
-    # Attachments recorded per mail; the text is still answered and the sender told of the rest.
-    max_email_attachments: int = Field(10, ge=0)
-    # Other addresses whose replies to handoffs are accepted (comma-separated).
-    staff_addresses: str = ""
     # A conversation a person took over returns to the bot after this much silence.
     human_idle_minutes: int = Field(240, ge=1)
     handoff_check_seconds: float = Field(30.0, gt=0)
@@ -252,31 +193,10 @@ class Settings(BaseSettings):
     def _known_country(cls, value: str) -> str:
         return check_country(value)
 
-    @field_validator("staff_email", "email_address")
-    @classmethod
-    def _valid_email(cls, value: str | None) -> str | None:
-        if value is not None and not _EMAIL.match(value):
-            raise ValueError("expected an email address such as staff@example.com")
-        return value
-
     @field_validator("report_at")
     @classmethod
     def _report_time(cls, value: str) -> str:
         parse_report_at(value)  # its ValueError says what is expected
-        return value
-
-    @field_validator("twilio_account_sid")
-    @classmethod
-    def _twilio_sid(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", value):
-            raise ValueError("expected the Account SID from the Twilio console: AC + 32 hex digits")
-        return value
-
-    @field_validator("twilio_whatsapp_from")
-    @classmethod
-    def _whatsapp_number(cls, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(r"(whatsapp:)?\+[1-9][0-9]{6,14}", value):
-            raise ValueError("expected the sender in E.164 form, e.g. whatsapp:+6591234567")
         return value
 
     @field_validator("database_url")
@@ -297,31 +217,10 @@ class Settings(BaseSettings):
             raise ValueError("expected a redis://, rediss:// or unix:// URL")
         return value
 
-    @field_validator(
-        "openai_base_url", "qdrant_url", "public_base_url", "telegram_api_url", "twilio_api_url"
-    )
+    @field_validator("openai_base_url", "qdrant_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value
-
-    @field_validator("webchat_secret")
-    @classmethod
-    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError(
-                "expected at least 16 random characters, e.g. from: openssl rand -hex 32"
-            )
-        return value
-
-    @field_validator("webchat_allowed_origins")
-    @classmethod
-    def _origins(cls, value: str) -> str:
-        for item in value.split(","):
-            if item.strip():
-                normalize_origin(item)  # its ValueError names the entry and the expected form
-        return value
+        return http_url(value)
 
     @field_validator("embedding_model")
     @classmethod
@@ -371,54 +270,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _channels_consistent(self) -> Settings:
-        problems = _channel_problems(self)
+        problems = [line for plug in plugs() for line in plug.problems(self)]
         if problems:
             raise ValueError("\n".join(problems))
         return self
-
-    @property
-    def telegram_enabled(self) -> bool:
-        """Whether the Telegram channel is configured."""
-        return self.telegram_bot_token is not None
-
-    @property
-    def telegram_uses_webhook(self) -> bool:
-        """Webhook when asked, or by default when there is a public URL; else long polling."""
-        if self.telegram_mode == "auto":
-            return self.public_base_url is not None
-        return self.telegram_mode == "webhook"
-
-    @property
-    def email_enabled(self) -> bool:
-        """Whether the bot reads its mailbox (customers' email and staff replies)."""
-        return self.email_address is not None and self.imap_host is not None
-
-    @property
-    def smtp_enabled(self) -> bool:
-        """Whether the bot can send email (replies and handoffs)."""
-        return self.email_address is not None and self.smtp_host is not None
-
-    @property
-    def oauth2_enabled(self) -> bool:
-        """Whether mail logins use XOAUTH2 instead of passwords."""
-        return self.email_oauth2_refresh_token is not None
-
-    @property
-    def staff_senders(self) -> set[str]:
-        """Addresses whose replies to handoffs reach customers."""
-        extra = {a.strip().lower() for a in self.staff_addresses.split(",") if a.strip()}
-        return extra | ({self.staff_email.lower()} if self.staff_email else set())
-
-    @property
-    def webchat_origins(self) -> frozenset[str]:
-        """Other sites allowed to embed the web chat widget, as browsers name them."""
-        items = self.webchat_allowed_origins.split(",")
-        return frozenset(normalize_origin(item) for item in items if item.strip())
-
-    @property
-    def whatsapp_enabled(self) -> bool:
-        """Whether the WhatsApp (Twilio) channel is configured."""
-        return self.twilio_account_sid is not None
 
     @property
     def schedule(self) -> WeeklySchedule:
@@ -485,78 +340,6 @@ class Settings(BaseSettings):
         return self.llm_enabled and self.transcribe_voice
 
 
-_SECRET_FIELDS = {
-    "metrics_api_key",
-    "imap_password",
-    "smtp_password",
-    "email_oauth2_client_secret",
-    "email_oauth2_refresh_token",
-    "database_url",
-    "redis_url",
-    "qdrant_api_key",
-    "openai_api_key",
-    "telegram_bot_token",
-    "twilio_auth_token",
-    "webchat_secret",
-}
-_TWILIO_FIELDS = ("twilio_account_sid", "twilio_auth_token", "twilio_whatsapp_from")
-
-
-def _channel_problems(s: Settings) -> list[str]:
-    """Channel settings that are incomplete or contradict each other, one line each."""
-    problems = []
-    missing = [name.upper() for name in _TWILIO_FIELDS if getattr(s, name) is None]
-    if 0 < len(missing) < len(_TWILIO_FIELDS):
-        problems.append(f"WhatsApp through Twilio needs {', '.join(missing)} as well")
-    if not missing and s.public_base_url is None:
-        problems.append(
-            "WhatsApp through Twilio needs PUBLIC_BASE_URL: Twilio delivers messages only to a "
-            "webhook it can reach, e.g. https://bot.example.com"
-        )
-    problems += _email_problems(s)
-    if s.telegram_mode != "auto" and s.telegram_bot_token is None:
-        problems.append(f"TELEGRAM_MODE={s.telegram_mode} is set but TELEGRAM_BOT_TOKEN is not")
-    if s.telegram_mode == "webhook" and s.public_base_url is None:
-        problems.append(
-            "TELEGRAM_MODE=webhook needs PUBLIC_BASE_URL (or use TELEGRAM_MODE=polling)"
-        )
-    if (
-        s.telegram_bot_token is not None
-        and s.telegram_uses_webhook
-        and s.telegram_api_url == TELEGRAM_API
-        and s.public_base_url is not None
-        and not s.public_base_url.startswith("https://")
-    ):
-        problems.append(
-            "Telegram sends webhooks only to https:// URLs: set PUBLIC_BASE_URL to an https:// "
-            "address or use TELEGRAM_MODE=polling"
-        )
-    return problems
-
-
-def _email_problems(s: Settings) -> list[str]:
-    """Email settings that cannot work together, one line each."""
-    problems = []
-    if (s.imap_host or s.smtp_host) and s.email_address is None:
-        problems.append("IMAP_HOST/SMTP_HOST need EMAIL_ADDRESS, the bot's own mailbox address")
-    if s.email_address and s.imap_host and not (s.imap_password or s.oauth2_enabled):
-        problems.append("IMAP_HOST needs IMAP_PASSWORD (or the EMAIL_OAUTH2_* settings)")
-    if s.email_address and s.imap_host and not s.smtp_host:
-        problems.append("reading mail (IMAP_HOST) needs SMTP_HOST too, to answer it")
-    if s.staff_email and not s.smtp_enabled:
-        problems.append(
-            "STAFF_EMAIL needs EMAIL_ADDRESS and SMTP_HOST to send handoffs"
-            " (and IMAP_HOST for staff replies to reach customers)"
-        )
-    oauth = [s.email_oauth2_token_url, s.email_oauth2_client_id, s.email_oauth2_refresh_token]
-    if any(oauth) and not all(oauth):
-        problems.append(
-            "XOAUTH2 needs EMAIL_OAUTH2_TOKEN_URL, EMAIL_OAUTH2_CLIENT_ID and "
-            "EMAIL_OAUTH2_REFRESH_TOKEN together"
-        )
-    return problems
-
-
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _OFF = ("", "off", "never", "none", "no")
 
@@ -584,12 +367,24 @@ def _set_but_empty(name: str) -> bool:
     return name in values and not (values[name] or "").strip()
 
 
+def settings_class() -> type[Settings]:
+    """The bot's settings with every registered channel's block: one class per set of plugs."""
+    blocks = tuple(p.settings for p in plugs() if not issubclass(Settings, p.settings))
+    if blocks not in _COMPOSED:
+        bases = cast(tuple[type[Settings], ...], (Settings, *blocks))
+        _COMPOSED[blocks] = create_model("Settings", __base__=bases)
+    return _COMPOSED[blocks]
+
+
+_COMPOSED: dict[tuple[type[ChannelSettings], ...], type[Settings]] = {}
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read and validate settings; raise ConfigError with one line per bad setting."""
     if "report_at" not in overrides and _set_but_empty("REPORT_AT"):
         overrides["report_at"] = "off"
     try:
-        return Settings(**overrides)
+        return settings_class()(**overrides)
     except ValidationError as error:
         raise ConfigError(describe_errors(error)) from None
 
@@ -602,7 +397,13 @@ def describe_errors(error: ValidationError) -> str:
             lines.append(str(item["msg"]).removeprefix("Value error, "))
             continue
         name = str(item["loc"][0])
-        shown = "<hidden>" if name in _SECRET_FIELDS else repr(item.get("input"))
+        shown = "<hidden>" if _is_secret(name) else repr(item.get("input"))
         message = str(item["msg"]).removeprefix("Value error, ")
         lines.append(f"Setting {name.upper()}={shown} is invalid: {message}")
     return "\n".join(lines)
+
+
+def _is_secret(name: str) -> bool:
+    """Whether a setting holds a secret (typed SecretStr in whichever block declares it)."""
+    field = settings_class().model_fields.get(name)
+    return field is not None and "SecretStr" in repr(field.annotation)

@@ -9,9 +9,8 @@ from typing import Any, cast
 from redis.asyncio import Redis
 
 from bot.queue import DEAD_LETTERS
-from channels.telegram_compat import update_kind
+from channels.registry import plugs
 from core.data_rights import Person
-from core.messages import ChannelName
 
 _BATCH = 500
 
@@ -63,17 +62,17 @@ class DeadLetterCopies:
 
 
 def _sender(message: dict[str, Any]) -> tuple[object, object]:
-    """(channel, external id) of who sent a queued message or a raw update kept aside.
+    """(channel, external id) of who sent a queued message or a raw payload kept aside.
 
-    An update the Telegram parser could not read is kept as Telegram sent it, never having
-    become a message: its sender is the `from` of its update object, as the parser reads it.
+    A payload its channel's parser could not read is kept as the provider sent it, never
+    having become a message: its channel's plug says who sent it.
     """
-    if type(message.get("update_id")) is int:
-        body = message.get(update_kind(message) or "")
-        sender = body.get("from") if isinstance(body, dict) else None
-        user_id = sender.get("id") if isinstance(sender, dict) else None
-        return (ChannelName.TELEGRAM.value, str(user_id)) if type(user_id) is int else (None, None)
-    return message.get("channel"), message.get("external_user_id")
+    if "channel" in message:
+        return message.get("channel"), message.get("external_user_id")
+    for plug in plugs():
+        if (sender := plug.raw_sender(message)) is not None:
+            return plug.name.value, sender
+    return None, None
 
 
 def _field(fields: dict[Any, Any], name: str) -> bytes | str:

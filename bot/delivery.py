@@ -13,10 +13,10 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_aft
 from tenacity.wait import wait_random_exponential
 
 from bot.metrics import Metrics
-from bot.outages import OUTAGES
 from bot.stopping import Waits
 from channels.base import ChannelSender, SendError, TemplateSender
 from core.messages import ChannelName, InboundMessage
+from core.outages import OUTAGES
 from core.outbox import OutboundItem, Outbox
 
 log = structlog.get_logger(__name__)

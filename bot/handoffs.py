@@ -17,7 +17,7 @@ import asyncpg
 import structlog
 
 from channels.base import SendError
-from channels.email import SmtpMailer, text_and_html
+from channels.email.sending import SmtpMailer, text_and_html
 from core.messages import ChannelName, Choice, InboundMessage
 
 log = structlog.get_logger(__name__)
@@ -26,12 +26,6 @@ _REASONS = {
     "no_answer_twice": "asked something the bot could not answer, twice in a row",
     "complaint": "is complaining",
     "angry_tone": "sounds upset",
-}
-_CHANNELS = {
-    "telegram": "Telegram",
-    "whatsapp": "WhatsApp",
-    "email": "email",
-    "webchat": "web chat",
 }
 
 
@@ -184,7 +178,7 @@ class HandoffMails:
 
     def handoff(self, case: HandoffCase) -> EmailMessage:
         """The first email of a handoff: who, why, the whole conversation, how to answer."""
-        channel = _CHANNELS.get(case.channel, case.channel)
+        channel = ChannelName(case.channel).label
         why = _REASONS.get(case.trigger) or _keyword(case.trigger)
         history = "\n".join(
             f"[{line.at.astimezone(self._zone):%d %b %H:%M}] {line.author}: {line.text}"

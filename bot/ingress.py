@@ -119,6 +119,10 @@ class Ingress:
             "event_ignored", channel=channel.value, reason=ignored.reason, detail=ignored.detail
         )
 
+    def acked(self, channel: ChannelName, seconds: float) -> None:
+        """Record how long a webhook took to answer the provider."""
+        self._metrics.ack_seconds.labels(channel.value).observe(seconds)
+
     def reject(self, channel: ChannelName, reason: str) -> None:
         """Count and log a webhook call refused before parsing."""
         self._metrics.rejected.labels(channel.value, reason).inc()

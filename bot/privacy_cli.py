@@ -7,17 +7,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import phonenumbers
 import typer
 
 from bot.cli_support import run_command, settings_or_exit
 from bot.services import Services
+from channels.registry import plugs
 from core.data_rights import Identity, Person
 
 privacy_app = typer.Typer(
     help="Customers' personal data: export or erase one customer's.", no_args_is_help=True
 )
-CHANNELS = ("telegram", "whatsapp", "email", "webchat", "cli")
 ERASED_ORDER = (
     "contacts",
     "channel_identities",
@@ -32,27 +31,17 @@ CONTACT_HELP = (
 )
 
 
-def identities_for(contact: str, region: str = "SG") -> list[Identity]:
+def identities_for(contact: str) -> list[Identity]:
     """Every stored identity a contact string may mean, most specific first."""
     value = contact.strip()
     channel, sep, rest = value.partition(":")
-    if sep and channel.lower() in CHANNELS and rest:
-        if channel.lower() == "whatsapp":
-            return [Identity("whatsapp", value if rest.startswith("+") else f"whatsapp:{rest}")]
-        return [Identity(channel.lower(), rest)]
-    if "@" in value:
-        return [Identity("email", value), Identity("email", value.lower())]
-    found: list[Identity] = []
-    try:
-        number = phonenumbers.parse(value, region)
-    except phonenumbers.NumberParseException:
-        number = None
-    if number is not None and phonenumbers.is_valid_number(number):
-        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        found += [Identity("whatsapp", f"whatsapp:{e164}"), Identity("whatsapp", e164)]
-    if value.isdigit():
-        found.append(Identity("telegram", value))
-    return found
+    known = {plug.name.value: plug for plug in plugs()} | {"cli": None}
+    if sep and channel.lower() in known and rest:
+        plug = known[channel.lower()]
+        # As stored, or as the channel stores what was given after the prefix (whatsapp:+65...).
+        ids = plug.contact_ids(rest) if plug is not None else []
+        return [Identity(channel.lower(), ids[0] if ids else rest)]
+    return [Identity(plug.name.value, i) for plug in plugs() for i in plug.contact_ids(value)]
 
 
 async def _one_person(services: Services, contact: str) -> Person:

@@ -19,6 +19,7 @@ from asyncpg.pool import PoolConnectionProxy
 
 from bot.config import Settings
 from bot.metrics import Metrics
+from channels.registry import plug_for, plugs
 from core.language import choose_language
 from core.ratings import QUESTION_REASON, rating_question
 
@@ -29,11 +30,7 @@ everything that ended before the bot was upgraded (and WhatsApp allows 24 hours)
 DEFAULT_QUIET = timedelta(minutes=30)
 """How quiet a conversation must be to count as ended when ratings are off (RATING_AFTER_MINUTES=0):
 resolutions are still counted."""
-ASKED_CHANNELS = frozenset({"telegram", "whatsapp", "webchat"})
-"""Never by email: a mail asking for stars after every answer reads as spam."""
 BATCH = 200
-WHATSAPP_WINDOW = timedelta(hours=23)
-"""WhatsApp takes free-form messages for 24 hours after the customer's last; an hour to spare."""
 
 # Quiet conversations still with the bot, not claimed yet, and how each ended: 'staff' when the
 # latest handoff was closed by a staff reply (#resolve/#bot), 'bot' when there was no handoff,
@@ -89,11 +86,14 @@ class RatingRequests:
         every: timedelta,
         ask: bool = True,
         send: Callable[[], Awaitable[int]] | None = None,
-        channels: Collection[str] = ASKED_CHANNELS,
+        channels: Collection[str] | None = None,
     ) -> None:
-        # Only conversations this process can send to are claimed (and email's, never asked):
-        # a process without, say, WhatsApp leaves those to one that has it.
-        self._channels = sorted((ASKED_CHANNELS & set(channels)) | {"email"})
+        # Only conversations this process can send to are claimed (and those of channels never
+        # asked, e.g. email): a process without, say, WhatsApp leaves those to one that has it.
+        asked = asked_channels()
+        sendable = asked if channels is None else asked & set(channels)
+        self._channels = sorted(sendable | never_asked_channels())
+        self._asked = asked
         self._pool = pool
         self._metrics = metrics
         self._quiet = quiet
@@ -130,7 +130,7 @@ class RatingRequests:
             for row in rows:
                 ask = (
                     self._ask
-                    and row["channel"] in ASKED_CHANNELS
+                    and row["channel"] in self._asked
                     and row["address"] is not None
                     and not row["asked_lately"]
                     and row["contact_id"] not in asked_now
@@ -182,10 +182,19 @@ class RatingRequests:
 
 
 def may_write(channel: str, last_inbound: datetime | None, now: datetime) -> bool:
-    """Whether the channel lets us write first: WhatsApp only within 24 hours of the customer."""
-    if channel != "whatsapp":
-        return True
-    return last_inbound is not None and last_inbound > now - WHATSAPP_WINDOW
+    """Whether the channel lets us write first (WhatsApp: only soon after the customer wrote)."""
+    plug = plug_for(channel)
+    return plug is None or plug.may_write_first(last_inbound, now)
+
+
+def asked_channels() -> frozenset[str]:
+    """Channels whose customers are asked to rate a conversation."""
+    return frozenset(p.name.value for p in plugs() if p.asks_ratings)
+
+
+def never_asked_channels() -> frozenset[str]:
+    """Messaging channels never asked (email: stars after every answer read as spam)."""
+    return frozenset(p.name.value for p in plugs() if p.messaging and not p.asks_ratings)
 
 
 def rating_requests(

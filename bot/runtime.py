@@ -97,10 +97,10 @@ class Runtime:
         storage = self.services.storage
         await self.queue.ensure_group()
         self.channels = await open_channels(
-            s, self._stack, self.ingress, self.metrics, storage.pool, storage.redis, self._listen
+            s, self._stack, self.ingress, storage.pool, storage.redis, self._listen
         )
         if self._worker_count:  # only workers read voice notes
-            self.voice = await open_voice_notes(s, self._stack)
+            self.voice = open_voice_notes(s, self._stack, self.channels.audio)
         if not (self._listen or self._health):
             return
         key = s.metrics_api_key.get_secret_value() if s.metrics_api_key else None
@@ -288,6 +288,6 @@ class Runtime:
             self.metrics.handoffs.labels(reply.reason or "unknown").inc()
         if reply.reason is not None and reply.reason.startswith("rating:"):
             self.metrics.ratings.labels(reply.reason.removeprefix("rating:")).inc()
-        if message.channel is ChannelName.STAFF and resolves(message.text):
+        if message.channel == ChannelName.STAFF and resolves(message.text):
             # A relayed staff reply with #resolve; bot resolutions are counted by the rating job.
             self.metrics.resolutions.labels("staff").inc()

@@ -19,9 +19,10 @@ from bot.dead_letters import DeadLetterCopies
 from bot.embedded import EmbeddedServices
 from bot.knowledge_calibration import ensure_calibration
 from bot.learned_knowledge import LearnedKnowledge
-from bot.mail_sender import mail_sender
 from bot.owner_replies import OwnerReplies
-from bot.webchat_store import WebChatCopies
+from channels.email.mailbox import mail_sender
+from channels.registry import plugs
+from channels.webchat.store import WebChatCopies
 from core.calibration import Calibration
 from core.compose import Composer, OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
@@ -159,7 +160,7 @@ class Services:
         suggestions = PostgresSuggestions(pool)
         known = ConfidentAnswer(self.retriever, lambda: self.thresholds)
         # The shop's own address and WhatsApp number stay readable in suggested answers.
-        public = [c for c in (s.email_address, s.twilio_whatsapp_from) if c]
+        public = [c for plug in plugs() for c in plug.own_contacts(s)]
         self.learned = LearnedKnowledge(suggestions, s.learned_faq, self.ingestor, self.calibrate)
         self.core = ConversationCore(
             self.storage.store,

@@ -14,12 +14,6 @@ log = structlog.get_logger(__name__)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 
-async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
-    """Sleep, but wake at once when `stop` is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-
-
 class Waits:
     """Waits that give way to a stop: the tasks inside one are cancelled the moment it comes.
 

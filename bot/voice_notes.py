@@ -11,24 +11,16 @@ from dataclasses import dataclass
 import aiohttp
 import structlog
 from openai import AsyncOpenAI, OpenAIError
-from telegram import Bot
-from telegram.error import TelegramError
 
-from bot.audio_sources import (
-    AudioSource,
-    TelegramAudio,
-    TwilioAudio,
-    VoiceNoteRefused,
-    telegram_file_url,
-)
 from bot.config import Settings
+from channels.plug import AudioFetchFailed, AudioSource, VoiceNoteRefused
 from core.messages import Attachment, ChannelName, InboundMessage
 
 log = structlog.get_logger(__name__)
 
 # What the transcription endpoint names formats by; a name without one is refused by OpenAI.
 _EXTENSIONS = {"audio/ogg": ".ogg", "audio/opus": ".ogg", "audio/mpeg": ".mp3", "audio/mp4": ".m4a"}
-FAILURES = (OpenAIError, TelegramError, aiohttp.ClientError, TimeoutError, OSError)
+FAILURES = (OpenAIError, AudioFetchFailed, aiohttp.ClientError, TimeoutError, OSError)
 """What a fetch or a transcription may fail with: the customer gets the text-only reply."""
 
 
@@ -88,30 +80,16 @@ def file_name(note: Attachment) -> str:
     return f"{note.kind}{extension}"
 
 
-async def open_voice_notes(settings: Settings, stack: AsyncExitStack) -> OpenAITranscriber | None:
-    """The transcriber for the configured channels, or None when voice notes stay unread."""
+def open_voice_notes(
+    settings: Settings, stack: AsyncExitStack, sources: Mapping[ChannelName, AudioSource]
+) -> OpenAITranscriber | None:
+    """The transcriber for the channels' voice notes, or None when voice notes stay unread."""
     s = settings
     if not s.voice_enabled or s.openai_api_key is None:
         return None
     limits = VoiceLimits(
         s.transcribe_max_bytes, s.transcribe_max_seconds, s.transcribe_timeout_seconds
     )
-    sources: dict[ChannelName, AudioSource] = {}
-    if s.telegram_enabled and s.telegram_bot_token is not None:
-        bot = Bot(
-            s.telegram_bot_token.get_secret_value(),
-            base_url=s.telegram_api_url,
-            base_file_url=telegram_file_url(s.telegram_api_url),
-        )
-        await stack.enter_async_context(bot)
-        sources[ChannelName.TELEGRAM] = TelegramAudio(bot)
-    if s.whatsapp_enabled and s.twilio_account_sid and s.twilio_auth_token:
-        timeout = aiohttp.ClientTimeout(total=s.transcribe_timeout_seconds)
-        session = await stack.enter_async_context(aiohttp.ClientSession(timeout=timeout))
-        token = s.twilio_auth_token.get_secret_value()
-        sources[ChannelName.WHATSAPP] = TwilioAudio(
-            session, s.twilio_account_sid, token, s.twilio_api_url
-        )
     client = AsyncOpenAI(
         api_key=s.openai_api_key.get_secret_value(),
         base_url=s.openai_base_url,

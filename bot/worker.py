@@ -12,10 +12,11 @@ from redis.exceptions import RedisError
 
 from bot.delivery import Delivery
 from bot.metrics import Metrics
-from bot.outages import BAD_DATA, OUTAGES
 from bot.queue import Entry, InboundQueue
-from bot.stopping import Waits, sleep_or_stop
+from bot.stopping import Waits
+from channels.plug import sleep_or_stop
 from core.messages import ChannelName, InboundMessage, Reply
+from core.outages import BAD_DATA, OUTAGES
 
 log = structlog.get_logger(__name__)
 QUEUE_RETRY_FIRST_SECONDS = 0.2
@@ -234,7 +235,7 @@ class Worker:
         """
         cause = f"{type(error).__name__}: {error}"
         log.error("entry_unreadable", entry=entry.entry_id, cause=cause)
-        if message.channel is not ChannelName.STAFF and not message.unreadable:
+        if message.channel != ChannelName.STAFF and not message.unreadable:
             # The same message id, so dedupe holds; none of what could not be stored.
             stand_in = replace(message, text="", display_name=None, attachments=(), unreadable=True)
             try:

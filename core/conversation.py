@@ -124,7 +124,7 @@ class ConversationCore:
         message = storable_message(message)
         too_long = len(message.text.strip()) > MAX_TEXT_CHARS
         message = hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS]))
-        if message.channel is ChannelName.STAFF:
+        if message.channel == ChannelName.STAFF:
             return await self._relay_staff_reply(message)
         claim_of = self._memory.claim(
             channel, message.external_user_id, message.provider_message_id
@@ -176,7 +176,7 @@ class ConversationCore:
                 if (
                     self._privacy is not None
                     and record.profile.consent is None
-                    and message.channel is not ChannelName.CLI
+                    and message.channel != ChannelName.CLI
                 ):
                     # Not required: the notice comes with the first answer, and going on agrees.
                     notice = self._privacy.notice(language)
@@ -317,7 +317,7 @@ class ConversationCore:
     ) -> Composition | None:
         """Show the privacy notice once; with consent required, answer only after a yes."""
         privacy, profile, channel = self._privacy, record.profile, message.channel.value
-        if privacy is None or profile.consent is True or message.channel is ChannelName.CLI:
+        if privacy is None or profile.consent is True or message.channel == ChannelName.CLI:
             return None  # the terminal chat is the owner trying the bot, not a customer
         notice = privacy.notice(language)
         if not privacy.required:

@@ -5,19 +5,44 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from typing import ClassVar
 
 
-class ChannelName(StrEnum):
-    """Where a customer wrote from; replies go back the same way."""
+class ChannelName(str):
+    """Where a customer wrote from; replies go back the same way.
 
-    TELEGRAM = "telegram"
-    WHATSAPP = "whatsapp"
-    EMAIL = "email"
-    WEBCHAT = "webchat"
-    CLI = "cli"
-    STAFF = "staff"
+    Each channel names itself (its plug in channels/); the core knows only its own two names.
+    """
+
+    CLI: ClassVar[ChannelName]
+    STAFF: ClassVar[ChannelName]
     """Staff answering a handoff by email; `thread_ref` holds the handoff's token."""
+    _labels: ClassVar[dict[str, str]] = {}
+
+    __slots__ = ()
+
+    @classmethod
+    def define(cls, name: str, label: str) -> ChannelName:
+        """A channel's name, and how people call it ("WhatsApp", "web chat")."""
+        cls._labels[name] = label
+        return cls(name)
+
+    @property
+    def value(self) -> str:
+        """The name as stored and logged."""
+        return str.__str__(self)
+
+    @property
+    def label(self) -> str:
+        """How customers and staff call the channel."""
+        return self._labels.get(self.value, self.value)
+
+    def __repr__(self) -> str:
+        return f"ChannelName({self.value!r})"
+
+
+ChannelName.CLI = ChannelName.define("cli", "chat")
+ChannelName.STAFF = ChannelName.define("staff", "staff")
 
 
 @dataclass(frozen=True, slots=True)

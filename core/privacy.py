@@ -9,17 +9,11 @@ from datetime import tzinfo
 from core import texts
 from core.data_rights import DataSummary
 from core.language import Language
+from core.messages import ChannelName
 
 ERASE_YES = "privacy:erase"
 ERASE_NO = "privacy:keep"
 _LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ms": "Bahasa Melayu", "ta": "தமிழ்"}
-_CHANNEL_NAMES = {
-    "telegram": "Telegram",
-    "whatsapp": "WhatsApp",
-    "email": "email",
-    "webchat": "web chat",
-    "cli": "chat",
-}
 
 _YES = re.compile(
     r"^\s*(yes|y|ok|okay|agree|i agree|sure|can|好|好的|是|同意|可以|ya|setuju|boleh|ஆம்|சரி)"
@@ -83,7 +77,7 @@ def describe_data(summary: DataSummary, language: Language, zone: tzinfo) -> str
         language,
         name=summary.display_name or not_given,
         lang=_LANGUAGE_NAMES.get(summary.language or "", not_given),
-        channels=", ".join(_CHANNEL_NAMES.get(c, c) for c in summary.channels) or not_given,
+        channels=", ".join(ChannelName(c).label for c in summary.channels) or not_given,
         conversations=str(summary.conversations),
         messages=str(summary.messages),
         since=summary.first_contact.astimezone(zone).date().isoformat(),

@@ -16,7 +16,6 @@ import structlog
 
 from bot.config import Settings
 from bot.handoffs import MailIdentity
-from bot.mail_sender import smtp_mailer
 from bot.report.build import build_report
 from bot.report.chart import draw_chart
 from bot.report.mail import compose_mail
@@ -26,6 +25,7 @@ from bot.report.store import mark_sent, record_report
 from bot.report.unanswered import QuestionEmbedder
 from bot.scheduled_runs import ScheduledRuns
 from channels.base import SendError
+from channels.email.mailbox import smtp_mailer
 
 log = structlog.get_logger(__name__)
 JOB = "owner_report"

@@ -71,7 +71,7 @@ async def close_handoffs(pool: asyncpg.Pool, channel: ChannelName) -> None:
 def telegram_message(chat: int, n: int, text: str) -> InboundMessage:
     """The `n`th message of a Telegram chat, as its webhook would queue it."""
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=str(chat),
         provider_message_id=f"{chat}:{n}",
         text=text,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.config import Settings
+from bot.config import Settings, settings_class
 from bot.embedded import EmbeddedServices
 from bot.services import Services
 from tests.integration.own_storage import own_postgres, own_services, own_valkey
@@ -34,7 +34,7 @@ def embedded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedServi
 @pytest.fixture(scope="session")
 def settings(embedded: EmbeddedServices, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     """Settings pointing at the session's services, with a fresh vector index folder."""
-    return Settings(
+    return settings_class()(
         business_name="Test Bakery",
         data_dir=tmp_path_factory.mktemp("data"),
         database_url=SecretStr(embedded.database_url),

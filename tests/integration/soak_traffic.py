@@ -24,7 +24,7 @@ import aiohttp
 import asyncpg
 from twilio.request_validator import RequestValidator
 
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from tests.integration.bot_harness import PUBLIC_URL
 from tests.integration.test_email_flow import BOT_MAILBOX, PASSWORD, customer_mail
 from tests.integration.test_telegram_flow import text_update

@@ -30,7 +30,7 @@ async def test_any_text_gets_a_reply_and_is_stored_as_read(
 ) -> None:
     """Nothing lost: what is stored is the text as sent, less what no store can hold."""
     message = InboundMessage(
-        channel=ChannelName.WHATSAPP,
+        channel=ChannelName("whatsapp"),
         external_user_id=f"whatsapp:+65{uuid.uuid4().int % 10**8:08d}",
         provider_message_id=f"SM{uuid.uuid4().hex}",
         text=text,

@@ -22,7 +22,7 @@ def said(
     text: str, user: str, at: datetime = NOW, provider_id: str | None = None
 ) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=provider_id or str(uuid.uuid4()),
         text=text,

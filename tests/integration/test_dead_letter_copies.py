@@ -39,7 +39,7 @@ async def test_a_persons_raw_updates_are_exported_and_erased_with_their_messages
     await queue.set_aside(unreadable(1, 48213377, 5), "unreadable message: TypeError(...)")
     await queue.set_aside(unreadable(2, 55102938, 6), "unreadable message: TypeError(...)")
     message = InboundMessage(
-        ChannelName.TELEGRAM, "48213377", "48213377:9", "Hi", datetime(2026, 1, 5, tzinfo=UTC)
+        ChannelName("telegram"), "48213377", "48213377:9", "Hi", datetime(2026, 1, 5, tzinfo=UTC)
     )
     await redis.xadd(DEAD_LETTERS, {"m": encode(message), "reason": "poison", "id": "1-0"})
     copies = DeadLetterCopies(redis)

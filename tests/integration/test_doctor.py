@@ -10,7 +10,8 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.doctor import Check, render, run_checks
+from bot.doctor import render, run_checks
+from channels.plug import Check
 from core.migrate import apply_migrations
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.mail_settings import mail_settings

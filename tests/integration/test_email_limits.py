@@ -18,9 +18,9 @@ from email.utils import make_msgid
 
 import pytest
 
-from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
 from bot.runtime import Runtime
 from bot.services import Services
+from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
 from tests.integration.bot_harness import running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.mail_settings import mail_settings

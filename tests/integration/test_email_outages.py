@@ -11,8 +11,8 @@ import asyncpg
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
-from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
 from bot.services import Services
+from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
 from tests.integration.bot_harness import wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 

@@ -10,9 +10,9 @@ import asyncpg
 import pytest
 from redis.asyncio import Redis
 
-from bot.email_polling import EmailPoller, ImapAccount, WatermarkStore
-from bot.oauth2 import OAuth2Error
 from bot.services import Services
+from channels.email.oauth2 import OAuth2Error
+from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
 from tests.integration.bot_harness import wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 

@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.mail_settings import mail_settings

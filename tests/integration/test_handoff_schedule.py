@@ -12,7 +12,7 @@ import pytest
 
 from bot.handoffs import HandoffDispatcher, HandoffMails, HandoffStore, MailIdentity
 from bot.services import Services
-from channels.email import SmtpAccount, SmtpMailer
+from channels.email.sending import SmtpAccount, SmtpMailer
 from core.business_calendar import BusinessCalendar, parse_closures
 from core.compose import OfflineComposer, Thresholds
 from core.conversation import ConversationCore, Greetings
@@ -58,7 +58,7 @@ async def test_a_handoff_after_hours_is_sent_at_the_next_opening(
     core = core_with_calendar(services, calendar)
     now = datetime.now(UTC)
     message = InboundMessage(
-        channel=ChannelName.WHATSAPP,
+        channel=ChannelName("whatsapp"),
         external_user_id=f"whatsapp:+659{uuid.uuid4().int % 10**7:07d}",
         provider_message_id=f"SM{uuid.uuid4().hex}",
         text="I want to speak to the manager",

@@ -49,12 +49,12 @@ KEYWORD = [
 @pytest.fixture(autouse=True)
 async def no_handoffs_left_behind(services: Services) -> AsyncIterator[None]:
     yield
-    await close_handoffs(services.storage.pool, ChannelName.WHATSAPP)
+    await close_handoffs(services.storage.pool, ChannelName("whatsapp"))
 
 
 def ask(text: str) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.WHATSAPP,
+        channel=ChannelName("whatsapp"),
         external_user_id=f"whatsapp:+65{uuid.uuid4().int % 10**8:08d}",
         provider_message_id=str(uuid.uuid4()),
         text=text,

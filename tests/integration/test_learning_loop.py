@@ -25,7 +25,7 @@ from bot.report.period import since
 from bot.report.weekly import weekly_report
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from tests.integration.bot_harness import running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.mail_settings import mail_settings

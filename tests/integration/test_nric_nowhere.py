@@ -46,7 +46,7 @@ from bot.report.period import since
 from bot.report.weekly import weekly_report
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from core.compose import OfflineComposer
 from core.llm_compose import LlmComposer
 from tests.integration import nric_search as search

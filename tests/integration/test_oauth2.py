@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp import web
 
-from bot.oauth2 import OAuth2Error, RefreshTokenSource
+from channels.email.oauth2 import OAuth2Error, RefreshTokenSource
 
 
 @pytest.fixture

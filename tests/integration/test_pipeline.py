@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 
 def ask(text: str, user: str, provider_id: str | None = None, at: datetime = NOW) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=provider_id or str(uuid.uuid4()),
         text=text,

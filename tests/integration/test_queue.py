@@ -28,7 +28,7 @@ async def queue(settings: Settings) -> AsyncIterator[InboundQueue]:
 
 def message(user: str, text: str, **extra: object) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=uuid.uuid4().hex,
         text=text,

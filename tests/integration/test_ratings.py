@@ -22,7 +22,7 @@ from twilio.request_validator import RequestValidator
 from bot.rating_requests import RatingRequests, rating_requests
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from core.data_rights import Identity
 from core.messages import ChannelName, InboundMessage
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
@@ -324,7 +324,7 @@ async def test_email_customers_are_never_asked(bot: Runtime, services: Services)
     address = f"ratings-{uuid.uuid4().hex[:8]}@example.test"
     reply = await services.core.handle(
         InboundMessage(
-            channel=ChannelName.EMAIL,
+            channel=ChannelName("email"),
             external_user_id=address,
             provider_message_id=f"<{uuid.uuid4().hex}@example.test>",
             text="Do you deliver?",

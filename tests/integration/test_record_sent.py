@@ -44,7 +44,9 @@ class RestartingOutbox(PostgresOutbox):
 async def test_a_sent_reply_is_recorded_once_the_database_is_back(services: Services) -> None:
     mailer = Mailer()
     outbox = RestartingOutbox(services.storage.pool)
-    delivery = Delivery(outbox, {ChannelName.EMAIL: mailer}, Metrics(), lease=timedelta(seconds=30))
+    delivery = Delivery(
+        outbox, {ChannelName("email"): mailer}, Metrics(), lease=timedelta(seconds=30)
+    )
     message = await answered_mail(services)
 
     assert await delivery.deliver(message)

@@ -36,7 +36,7 @@ async def small_pool(redis_url: str) -> AsyncIterator[Redis]:
 
 def message(n: int) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=f"burst-{n % 50}",
         provider_message_id=uuid.uuid4().hex,
         text=f"question {n}",

@@ -104,7 +104,7 @@ async def old_customer(services: Services) -> str:
     """A customer last heard of before the retention period: the daily job must remove them."""
     user = f"old-{uuid.uuid4().hex[:8]}"
     message = InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=f"old-{user}",
         text="Do you deliver?",

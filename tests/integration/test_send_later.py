@@ -34,7 +34,7 @@ class FlakySmtp:
 
 async def answered_mail(services: Services) -> InboundMessage:
     message = InboundMessage(
-        channel=ChannelName.EMAIL,
+        channel=ChannelName("email"),
         external_user_id=f"{uuid.uuid4().hex[:8]}@customer.test",
         provider_message_id=f"<{uuid.uuid4().hex}@customer.test>",
         text="What time do you open on Saturday?",
@@ -67,7 +67,7 @@ async def test_smtp_down_for_a_while_delays_the_reply_but_does_not_lose_it(
     metrics = Metrics()
     delivery = Delivery(
         PostgresOutbox(services.storage.pool),
-        {ChannelName.EMAIL: smtp},
+        {ChannelName("email"): smtp},
         metrics,
         attempts=2,
         max_backoff_seconds=0.01,
@@ -99,7 +99,7 @@ async def test_a_provider_down_for_hours_fails_for_good_and_says_why(services: S
     metrics = Metrics()
     delivery = Delivery(
         PostgresOutbox(services.storage.pool),
-        {ChannelName.EMAIL: smtp},
+        {ChannelName("email"): smtp},
         metrics,
         attempts=1,
         max_backoff_seconds=0.01,

@@ -32,10 +32,10 @@ import pytest
 from pydantic import SecretStr
 
 import bot.delivery
-from bot.email_polling import EmailPoller
 from bot.embedded import EmbeddedServices
 from bot.queue import DEAD_LETTERS
 from bot.services import Services
+from channels.email.polling import EmailPoller
 from tests.integration.bot_harness import running_bot, settle, wait_for
 from tests.integration.soak_faults import (
     Faults,

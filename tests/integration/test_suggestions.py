@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.email_ingress import EmailIngress
 from bot.ingress import Ingress
 from bot.learned_knowledge import LearnedKnowledge
-from bot.mail_sender import mail_sender
 from bot.metrics import Metrics
 from bot.owner_replies import OwnerReplies
 from bot.services import Services
+from channels.email.ingress import EmailIngress
+from channels.email.mailbox import mail_sender
 from core.compose import Composer, ComposeRequest, Composition, OfflineComposer
 from core.conversation import ConversationCore, Greetings
 from core.learning import REPORT_THREAD
@@ -126,7 +126,7 @@ async def learning(services: Services, smtp: SmtpServer, tmp_path: Path) -> Asyn
 async def customer_says(learning: Learning, chat: int, n: int, text: str) -> Reply | None:
     return await learning.core.handle(
         InboundMessage(
-            channel=ChannelName.TELEGRAM,
+            channel=ChannelName("telegram"),
             external_user_id=str(chat),
             provider_message_id=f"{chat}:{n}",
             text=text,
@@ -293,7 +293,7 @@ async def test_owner_approves_by_reply_and_a_new_customer_is_answered(learning: 
     raw = report_reply(report, "Hi!\napprove 1 3", plus=False)
     reply = await mail_in(learning, raw)
     assert reply is not None
-    assert reply.channel is ChannelName.STAFF and reply.thread_ref == REPORT_THREAD + report
+    assert reply.channel == ChannelName.STAFF and reply.thread_ref == REPORT_THREAD + report
     assert await learning.core.handle(reply) is None
     assert await status_of(learning, suggestion_id) == "approved"
     assert "logo ribbon" in learning.faq.read_text(encoding="utf-8")

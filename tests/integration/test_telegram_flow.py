@@ -14,7 +14,7 @@ from pydantic import SecretStr
 from bot.queue import DEAD_LETTERS
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import ALLOWED_UPDATES, webhook_secret
+from channels.telegram.updates import ALLOWED_UPDATES, webhook_secret
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.telegram_api import BOT_USER, TOKEN, FakeTelegramAPI
 

@@ -11,7 +11,7 @@ from telegram import Bot
 from telegram.error import Conflict
 
 from channels.base import ChannelSender, SendError
-from channels.telegram import ALLOWED_UPDATES, TelegramSender, parse_update
+from channels.telegram.updates import ALLOWED_UPDATES, TelegramSender, parse_update
 from core.messages import ChannelName, Choice, InboundMessage
 from tests.providers.telegram_api import FakeTelegramAPI
 
@@ -33,7 +33,7 @@ def paragraph(n: int) -> str:
 
 async def test_is_a_channel_sender(sender: TelegramSender) -> None:
     typed: ChannelSender = sender
-    assert typed.channel is ChannelName.TELEGRAM
+    assert typed.channel == ChannelName("telegram")
 
 
 async def test_short_reply(telegram_api: FakeTelegramAPI, sender: TelegramSender) -> None:
@@ -156,7 +156,7 @@ async def test_empty_and_bad_addresses_are_not_retryable(sender: TelegramSender)
 
 def callback(provider_message_id: str) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id="48213377",
         provider_message_id=provider_message_id,
         text="Opening hours",

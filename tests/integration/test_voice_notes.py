@@ -16,7 +16,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.telegram import webhook_secret
+from channels.telegram.updates import webhook_secret
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle, wait_for
 from tests.providers.openai_audio import API_KEY, FakeTranscriptions
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI

@@ -13,7 +13,7 @@ import pytest
 
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.webchat import MAX_FRAME_BYTES
+from channels.webchat.events import MAX_FRAME_BYTES
 from tests.integration.bot_harness import PUBLIC_URL, running_bot, settle
 from tests.integration.webchat_client import chat_socket, close_webchat_handoffs, staff_reply
 

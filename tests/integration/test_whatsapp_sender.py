@@ -9,7 +9,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from channels.base import SendError
-from channels.whatsapp import WhatsAppSender
+from channels.whatsapp.twilio import WhatsAppSender
 from core.messages import Choice
 from tests.providers.twilio_api import FakeTwilioApi
 

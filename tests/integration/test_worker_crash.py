@@ -42,7 +42,7 @@ async def test_sigkill_mid_send_still_gives_exactly_one_reply(
 ) -> None:
     chat = 880_000_000 + uuid.uuid4().int % 1_000_000
     message = InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=str(chat),
         provider_message_id=f"{chat}:1",
         text="What time do you open on Saturday?",

@@ -106,7 +106,7 @@ async def chat_socket(
 async def close_webchat_handoffs(pool: asyncpg.Pool) -> None:
     """Close the handoffs web chat tests opened without a staff mailbox to send them to, so a
     later test's dispatcher does not email them first."""
-    await close_handoffs(pool, ChannelName.WEBCHAT)
+    await close_handoffs(pool, ChannelName("webchat"))
 
 
 async def staff_reply(bot: Runtime, visitor: str, text: str) -> None:

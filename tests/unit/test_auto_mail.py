@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from channels.email_parsing import parse_email
+from channels.email.parsing import parse_email
 
 SHOP = "shop@pandan.example"
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"

@@ -17,7 +17,7 @@ def message(
     text: str, provider_id: str = "m1", user: str = "u1", choice: str | None = None
 ) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=provider_id,
         text=text,
@@ -132,7 +132,7 @@ async def test_after_hours_the_handoff_is_due_at_the_next_opening() -> None:
     )  # fmt: skip
     sunday_evening = datetime(2026, 11, 8, 20, 0, tzinfo=ZoneInfo("Asia/Singapore"))
     human = InboundMessage(
-        channel=ChannelName.WHATSAPP, external_user_id="whatsapp:+6591234567",
+        channel=ChannelName("whatsapp"), external_user_id="whatsapp:+6591234567",
         provider_message_id="SM1", text="/human", received_at=sunday_evening,
     )  # fmt: skip
     reply = await core.handle(human)
@@ -192,7 +192,7 @@ async def test_a_number_without_offered_choices_is_just_text() -> None:
 async def test_the_reply_goes_to_the_channels_route_when_there_is_one() -> None:
     core, store, _, _ = make_core()
     group = InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id="42",
         provider_message_id="-100:9",
         text="saturday?",

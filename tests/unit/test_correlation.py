@@ -22,7 +22,7 @@ log = structlog.get_logger("test")
 
 def message(provider_id: str) -> InboundMessage:
     return InboundMessage(
-        ChannelName.EMAIL, "ann@example.sg", provider_id, "hello", datetime.now(UTC)
+        ChannelName("email"), "ann@example.sg", provider_id, "hello", datetime.now(UTC)
     )
 
 

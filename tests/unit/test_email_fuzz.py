@@ -18,12 +18,12 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.email_ingress import handoff_token
 from bot.queue import decode, encode
 from channels.base import Ignored, PayloadError
-from channels.email import reply_route, to_inbound
-from channels.email_parsing import ParsedEmail, decode_bytes, decode_header, parse_email
-from channels.email_quotes import extract_reply, html_to_text, normalise_whitespace
+from channels.email.ingress import handoff_token
+from channels.email.parsing import ParsedEmail, decode_bytes, decode_header, parse_email
+from channels.email.quotes import extract_reply, html_to_text, normalise_whitespace
+from channels.email.sending import reply_route, to_inbound
 from core.messages import InboundMessage
 
 SHOP = "hello@bakeshop.example.sg"

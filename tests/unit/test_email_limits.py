@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bot.email_ingress import EmailIngress, header_section
-from bot.email_notices import EmailNotices, notice_language, size_text
-from bot.email_polling import HEADER_BYTES
 from channels.base import Ignored, Parsed, SendError
-from channels.email import dropped_attachments, reply_route, to_inbound
-from channels.email_parsing import parse_email
+from channels.email.ingress import EmailIngress, header_section
+from channels.email.notices import EmailNotices, notice_language, size_text
+from channels.email.parsing import parse_email
+from channels.email.polling import HEADER_BYTES
+from channels.email.sending import dropped_attachments, reply_route, to_inbound
 from core.language import Language
 from core.messages import ChannelName, Choice, InboundMessage
 
@@ -54,7 +54,7 @@ class FakeIngress:
 
 
 class FakeSender:
-    channel = ChannelName.EMAIL
+    channel = ChannelName("email")
 
     def __init__(self) -> None:
         self.sent: list[tuple[dict[str, Any], str]] = []
@@ -141,7 +141,7 @@ async def test_too_many_attachments_queue_the_text_and_say_how_many_were_left(
     question = mail(attachments=5)
     await handler.handle(1, question.as_bytes())
     [(channel, message)] = ingress.accepted
-    assert channel is ChannelName.EMAIL and isinstance(message, InboundMessage)
+    assert channel == ChannelName("email") and isinstance(message, InboundMessage)
     assert len(message.attachments) == 2
     assert message.attachments_dropped == 3  # the reply says so, in the customer's language
     assert sender.sent == []  # no separate notice: one reply per mail

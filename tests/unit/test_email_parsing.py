@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from channels.base import PayloadError
-from channels.email_parsing import ParsedEmail, decode_bytes, decode_header, parse_email
-from channels.email_quotes import extract_reply, html_to_text, strip_quotes, strip_signature
+from channels.email.parsing import ParsedEmail, decode_bytes, decode_header, parse_email
+from channels.email.quotes import extract_reply, html_to_text, strip_quotes, strip_signature
 from core.messages import Attachment
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "email"

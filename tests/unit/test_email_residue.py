@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from channels.email_parsing import parse_email
-from channels.email_residue import readable
+from channels.email.parsing import parse_email
+from channels.email.residue import readable
 
 RESIDUE = Path(__file__).resolve().parents[1] / "fixtures" / "email" / "residue"
 

@@ -234,7 +234,7 @@ def test_configured_logging_masks_before_rendering(
 
 def test_hide_ids_masks_the_text_and_the_display_name() -> None:
     message = InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id="7",
         provider_message_id="1",
         text="my ic s1234567d",

@@ -9,7 +9,7 @@ from bot.queue import decode, encode
 from core.messages import Attachment, ChannelName, InboundMessage
 
 MESSAGE = InboundMessage(
-    channel=ChannelName.WHATSAPP,
+    channel=ChannelName("whatsapp"),
     external_user_id="+6591234567",
     provider_message_id="SM0001",
     text="",

@@ -40,7 +40,7 @@ def test_each_language_asks_in_its_own_words() -> None:
 
 def tapped(choice: str | None, said: str = "") -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id="1",
         provider_message_id="1:1",
         text=said,

@@ -8,10 +8,10 @@ from email.utils import make_msgid
 
 import pytest
 
-from bot.email_ingress import EmailIngress, report_token
 from bot.owner_replies import OwnerReplies
 from channels.base import Ignored
-from channels.email_parsing import parse_email
+from channels.email.ingress import EmailIngress, report_token
+from channels.email.parsing import parse_email
 from core.learning import REPORT_THREAD
 from core.messages import ChannelName, Choice, InboundMessage
 from core.suggestion_store import Decision, Outcome, OwnerReport
@@ -60,7 +60,7 @@ async def test_a_staff_reply_becomes_a_staff_message_for_the_report(refs: str) -
     email, ingress = handler()
     await email.handle(1, reply(to=SHOP if refs else f"shop+r{TOKEN}@bakery.test", refs=refs))
     [(channel, message)] = ingress.accepted
-    assert channel is ChannelName.STAFF
+    assert channel == ChannelName.STAFF
     assert isinstance(message, InboundMessage)
     assert message.thread_ref == REPORT_THREAD + TOKEN
     assert message.text == "approve 1"
@@ -71,7 +71,7 @@ async def test_a_reply_from_anyone_else_is_ignored() -> None:
     email, ingress = handler()
     await email.handle(1, reply(sender="mallory@evil.test"))
     [(channel, outcome)] = ingress.accepted
-    assert channel is ChannelName.EMAIL
+    assert channel == ChannelName("email")
     assert outcome == Ignored("report_reply_not_from_staff", "mallory@evil.test")
 
 

@@ -6,7 +6,7 @@ import pytest
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TimedOut
 
 from bot.config import Settings, load_settings
-from bot.startup_errors import telegram_problem, telegram_start_error
+from channels.telegram.errors import telegram_problem, telegram_start_error
 
 TOKEN = "123456:secret-token-from-botfather"
 LOCAL_API = "http://127.0.0.1:9/bot"

@@ -14,11 +14,11 @@ from bot.ingress import Ingress
 from bot.metrics import Metrics
 from bot.queue import decode, encode
 from channels.base import Parsed
-from channels.email import to_inbound
-from channels.email_parsing import parse_email
-from channels.telegram import parse_update
-from channels.webchat import parse_message
-from channels.whatsapp import parse_inbound
+from channels.email.parsing import parse_email
+from channels.email.sending import to_inbound
+from channels.telegram.updates import parse_update
+from channels.webchat.events import parse_message
+from channels.whatsapp.twilio import parse_inbound
 from core.messages import Attachment, ChannelName, InboundMessage
 from core.pii import mask_nric
 from core.storable import storable_message, storable_text
@@ -36,7 +36,7 @@ async def _queued(parsed: Parsed) -> InboundMessage | None:
     """What the edge puts on the queue for a parse outcome (None when it is not a message)."""
     queue = RecordingQueue()
     ingress = Ingress(queue, AcceptingOutbox(), Metrics())  # type: ignore[arg-type]
-    await ingress.accept(ChannelName.TELEGRAM, parsed)
+    await ingress.accept(ChannelName("telegram"), parsed)
     if not queue.messages:
         return None
     # Through the stream's own encoding, as UTF-8 bytes, as Redis would hold it.
@@ -88,7 +88,7 @@ def test_a_message_with_nothing_to_clean_is_left_as_it_is() -> None:
 
 def test_every_text_field_and_attachment_is_cleaned() -> None:
     message = InboundMessage(
-        ChannelName.EMAIL,
+        ChannelName("email"),
         "mei\x00@example.test",
         "<id\x00@x>",
         "hi\x00",

@@ -9,7 +9,7 @@ import pytest
 from telegram import Update
 
 from channels.base import Ignored, PayloadError, Unreadable
-from channels.telegram import parse_update
+from channels.telegram.updates import parse_update
 from core.messages import InboundMessage
 
 BOT = ("ShopHelperBot", 7000000001)

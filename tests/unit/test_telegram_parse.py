@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from channels.base import Ignored, PayloadError
-from channels.telegram import ALLOWED_UPDATES, parse_update, webhook_secret
+from channels.telegram.updates import ALLOWED_UPDATES, parse_update, webhook_secret
 from core.messages import Attachment, ChannelName, InboundMessage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "telegram"
@@ -34,7 +34,7 @@ def at(timestamp: int) -> datetime:
 
 def private(message_id: int, date: int, text: str, *attachments: Attachment) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=MEI,
         provider_message_id=f"{MEI}:{message_id}",
         text=text,
@@ -46,7 +46,7 @@ def private(message_id: int, date: int, text: str, *attachments: Attachment) -> 
 
 def group(message_id: int, date: int, text: str, chat: int = GROUP) -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=RAJ,
         provider_message_id=f"{chat}:{message_id}",
         text=text,
@@ -127,7 +127,7 @@ def test_callback_query(
     assert isinstance(parsed, InboundMessage)
     query = data["callback_query"]
     assert parsed == InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id=user,
         provider_message_id=f"cb:{query['id']}",
         text=label,

@@ -13,8 +13,8 @@ from telegram import Bot
 
 from bot.ingress import Ingress
 from bot.metrics import Metrics
-from bot.telegram_polling import TelegramPoller
-from channels.telegram import ALLOWED_UPDATES
+from channels.telegram.polling import TelegramPoller
+from channels.telegram.updates import ALLOWED_UPDATES
 from core.messages import InboundMessage
 from tests.providers.fixtures import telegram_api
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI

@@ -13,10 +13,11 @@ import aiohttp
 import pytest
 from openai import AsyncOpenAI
 
-from bot.audio_sources import AudioSource, VoiceNoteRefused, telegram_file_url
 from bot.voice_notes import OpenAITranscriber, VoiceLimits, file_name
-from channels.telegram import parse_update
-from channels.whatsapp import parse_inbound
+from channels.plug import AudioSource, VoiceNoteRefused
+from channels.telegram.audio import telegram_file_url
+from channels.telegram.updates import parse_update
+from channels.whatsapp.twilio import parse_inbound
 from core.compose import OfflineComposer, Thresholds
 from core.conversation import MAX_TEXT_CHARS, ConversationCore, Greetings
 from core.messages import Attachment, ChannelName, InboundMessage
@@ -29,7 +30,7 @@ VOICE = Attachment("voice", None, "audio/ogg", source="AwACAgUA", seconds=4)
 
 def voice_message(note: Attachment = VOICE, text: str = "", pid: str = "v1") -> InboundMessage:
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=ChannelName("telegram"),
         external_user_id="u1",
         provider_message_id=pid,
         text=text,
@@ -144,7 +145,7 @@ async def client() -> AsyncIterator[AsyncOpenAI]:
 def transcriber(
     client: AsyncOpenAI, audio: AudioSource, limits: VoiceLimits | None = None
 ) -> OpenAITranscriber:
-    return OpenAITranscriber(client, "whisper-1", {ChannelName.TELEGRAM: audio}, limits)
+    return OpenAITranscriber(client, "whisper-1", {ChannelName("telegram"): audio}, limits)
 
 
 async def test_a_note_over_the_length_limit_is_not_even_fetched(client: AsyncOpenAI) -> None:

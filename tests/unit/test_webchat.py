@@ -11,9 +11,8 @@ from aiohttp.test_utils import make_mocked_request
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.config import ConfigError, load_settings
-from bot.webchat import client_address
 from channels.base import PayloadError, SendError
-from channels.webchat import (
+from channels.webchat.events import (
     VisitorTokens,
     WebChatSender,
     client_id_of,
@@ -21,6 +20,7 @@ from channels.webchat import (
     origin_allowed,
     parse_message,
 )
+from channels.webchat.routes import client_address
 from core.messages import ChannelName
 
 SECRET = "a-test-secret-of-some-length"
@@ -101,7 +101,7 @@ def test_only_allowed_sites_and_the_bot_itself_may_use_the_chat() -> None:
 
 def test_a_browser_message_becomes_an_inbound_message_of_its_visitor() -> None:
     message = parse_message("visitor-0123456789", {"id": "abcdef12", "text": "Hi"}, NOW)
-    assert message.channel is ChannelName.WEBCHAT
+    assert message.channel == ChannelName("webchat")
     assert message.external_user_id == "visitor-0123456789"
     assert message.provider_message_id == "visitor-0123456789:abcdef12"
     assert client_id_of(message) == "abcdef12"

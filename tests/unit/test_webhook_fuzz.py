@@ -13,16 +13,14 @@ from twilio.request_validator import RequestValidator
 
 from bot.ingress import Ingress
 from bot.metrics import Metrics
-from bot.webhooks import (
-    TELEGRAM_PATH,
+from channels.telegram.updates import webhook_secret
+from channels.telegram.webhook import TELEGRAM_PATH, TelegramWebhook, telegram_routes
+from channels.whatsapp.webhook import (
     TWILIO_PATH,
     TWILIO_STATUS_PATH,
-    TelegramWebhook,
     TwilioWebhook,
-    telegram_routes,
     twilio_routes,
 )
-from channels.telegram import webhook_secret
 from tests.unit.recording_queue import AcceptingOutbox, RecordingQueue
 
 TOKEN = "1:fuzz"
@@ -34,10 +32,8 @@ def _app(queue: RecordingQueue | None = None) -> web.Application:
     metrics = Metrics()
     ingress = Ingress(queue or RecordingQueue(), AcceptingOutbox(), metrics)  # type: ignore[arg-type]
     app = web.Application()
-    app.add_routes(
-        telegram_routes(TelegramWebhook(webhook_secret(TOKEN), "Bot", 1), ingress, metrics)
-    )
-    app.add_routes(twilio_routes(TwilioWebhook(AUTH, PUBLIC), ingress, metrics))
+    app.add_routes(telegram_routes(TelegramWebhook(webhook_secret(TOKEN), "Bot", 1), ingress))
+    app.add_routes(twilio_routes(TwilioWebhook(AUTH, PUBLIC), ingress))
     return app
 
 

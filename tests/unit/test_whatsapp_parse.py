@@ -11,7 +11,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from channels.base import DeliveryStatus, Ignored, PayloadError
-from channels.whatsapp import is_valid_signature, parse_inbound, parse_status
+from channels.whatsapp.twilio import is_valid_signature, parse_inbound, parse_status
 from core.messages import Attachment, ChannelName, InboundMessage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "twilio"
@@ -79,7 +79,7 @@ INBOUND: list[tuple[str, dict[str, Any]]] = [
             "external_user_id": "+6591234567",
             "provider_message_id": sid(8),
             "text": "Can I order for pickup?",
-            "channel": ChannelName.WHATSAPP,
+            "channel": ChannelName("whatsapp"),
             "display_name": None,
         },
     ),
@@ -91,7 +91,7 @@ def test_inbound(name: str, expected: dict[str, Any]) -> None:
     before = datetime.now(UTC)
     message = parse_inbound(load(name))
     assert isinstance(message, InboundMessage)
-    fields = {"channel": ChannelName.WHATSAPP, "external_user_id": USER, **expected}
+    fields = {"channel": ChannelName("whatsapp"), "external_user_id": USER, **expected}
     assert {key: getattr(message, key) for key in fields} == fields
     assert before <= message.received_at <= before + timedelta(seconds=5)
     assert message.received_at.tzinfo is UTC
@@ -167,7 +167,7 @@ def test_status(
     name: str, message_sid: str, status: str, code: str | None, error: str | None
 ) -> None:
     assert parse_status(load(name)) == DeliveryStatus(
-        channel=ChannelName.WHATSAPP,
+        channel=ChannelName("whatsapp"),
         provider_message_id=message_sid,
         status=status,
         error_code=code,
@@ -177,7 +177,7 @@ def test_status(
 
 def test_status_sms_fields_only_and_unknown_status_passes_through() -> None:
     result = parse_status({"SmsSid": sid(0x15), "SmsStatus": "Partially_Delivered"})
-    assert result == DeliveryStatus(ChannelName.WHATSAPP, sid(0x15), "partially_delivered")
+    assert result == DeliveryStatus(ChannelName("whatsapp"), sid(0x15), "partially_delivered")
 
 
 @pytest.mark.parametrize(

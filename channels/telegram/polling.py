@@ -17,13 +17,12 @@ from redis.asyncio import Redis
 from telegram import Bot
 from telegram.error import Conflict, RetryAfter, TelegramError
 
-from bot.ingress import Ingress
-from bot.leader import LeaderLease
-from bot.outages import OUTAGES
-from bot.stopping import sleep_or_stop
 from channels.base import PayloadError
-from channels.telegram import ALLOWED_UPDATES, parse_update
-from core.messages import ChannelName
+from channels.plug import Intake, sleep_or_stop
+from channels.telegram import NAME
+from channels.telegram.updates import ALLOWED_UPDATES, parse_update
+from core.leader import LeaderLease
+from core.outages import OUTAGES
 
 log = structlog.get_logger(__name__)
 OFFSET_KEY = "telegram:offset"
@@ -62,7 +61,7 @@ class TelegramPoller:
     def __init__(
         self,
         bot: Bot,
-        ingress: Ingress,
+        ingress: Intake,
         offsets: OffsetStore,
         redis: Redis,
         poll_timeout: int = 25,
@@ -120,10 +119,10 @@ class TelegramPoller:
             try:
                 parsed = parse_update(data, self._bot.username, self._bot.id)
             except PayloadError as error:
-                self._ingress.reject(ChannelName.TELEGRAM, "bad_payload")
+                self._ingress.reject(NAME, "bad_payload")
                 log.warning("telegram_update_malformed", update_id=update_id, error=str(error))
             else:
-                await self._ingress.accept(ChannelName.TELEGRAM, parsed)
+                await self._ingress.accept(NAME, parsed)
             if type(update_id) is int:
                 await self._offsets.save(update_id + 1)
         return len(updates)

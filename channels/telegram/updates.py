@@ -36,14 +36,15 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 from telegram.warnings import PTBDeprecationWarning
 
 from channels.base import Ignored, Parsed, PayloadError, SendError, Unreadable
-from channels.telegram_compat import (
+from channels.telegram import NAME
+from channels.telegram.compat import (
     READ_KINDS,
     essentials_missing,
     update_kind,
     with_older_fields_filled,
 )
 from channels.text import split_text
-from core.messages import Attachment, ChannelName, Choice, InboundMessage
+from core.messages import Attachment, Choice, InboundMessage
 
 log = structlog.get_logger(__name__)
 
@@ -183,7 +184,7 @@ def _parse_message(msg: Message, username: str, bot_id: int | None) -> Parsed:
             return Ignored("unknown_command", f"/{name}")
         text = _COMMANDS[name]
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=NAME,
         external_user_id=str(user.id),
         provider_message_id=f"{chat.id}:{msg.message_id}",
         text=text,
@@ -275,7 +276,7 @@ def _parse_callback(query: CallbackQuery) -> Parsed:
         rows = markup.inline_keyboard if markup else ()
         label = next((b.text for r in rows for b in r if b.callback_data == query.data), label)
     return InboundMessage(
-        channel=ChannelName.TELEGRAM,
+        channel=NAME,
         external_user_id=str(query.from_user.id),
         provider_message_id=f"cb:{query.id}",
         text=label,
@@ -289,7 +290,7 @@ def _parse_callback(query: CallbackQuery) -> Parsed:
 class TelegramSender:
     """Sends replies through PTB's async Bot, rate-limited globally and per chat; never retries."""
 
-    channel = ChannelName.TELEGRAM
+    channel = NAME
 
     def __init__(self, bot: Bot, per_chat_interval: float = 1.0, global_rate: float = 30.0) -> None:
         if per_chat_interval <= 0 or global_rate <= 0:

@@ -1,53 +1,16 @@
-"""Fetching a voice note's audio from the channel it came by (Telegram, Twilio), within a size."""
+"""Fetching a WhatsApp voice note's audio from Twilio's MediaUrl, within a size."""
 
 from __future__ import annotations
 
-from typing import Protocol
 from urllib.parse import urlsplit
 
 import aiohttp
-from telegram import Bot
 
+from channels.plug import VoiceNoteRefused
 from core.messages import Attachment
 
 TWILIO_API = "https://api.twilio.com"
 _CHUNK = 64 * 1024
-
-
-class VoiceNoteRefused(Exception):
-    """A voice note over a limit, or without a place to fetch it from: never transcribed."""
-
-
-class AudioSource(Protocol):
-    """Where one channel keeps its customers' voice notes."""
-
-    async def fetch(self, note: Attachment, max_bytes: int) -> bytes:
-        """The note's audio; VoiceNoteRefused when it is larger than max_bytes."""
-        ...
-
-
-def telegram_file_url(api_url: str) -> str:
-    """The Bot API file URL beside an API URL ("https://api.telegram.org/bot" -> ".../file/bot")."""
-    return api_url.rstrip("/").removesuffix("/bot") + "/file/bot"
-
-
-class TelegramAudio:
-    """Telegram: getFile, then the file download, through the channel's Bot."""
-
-    def __init__(self, bot: Bot) -> None:
-        self._bot = bot
-
-    async def fetch(self, note: Attachment, max_bytes: int) -> bytes:
-        """The voice note's bytes; Telegram says the size first, so a large one is not fetched."""
-        if not note.source:
-            raise VoiceNoteRefused("no file_id")
-        file = await self._bot.get_file(note.source)
-        if file.file_size is not None and file.file_size > max_bytes:
-            raise VoiceNoteRefused(f"{file.file_size} bytes, over {max_bytes}")
-        data = bytes(await file.download_as_bytearray())
-        if len(data) > max_bytes:
-            raise VoiceNoteRefused(f"{len(data)} bytes, over {max_bytes}")
-        return data
 
 
 class TwilioAudio:

@@ -1,25 +1,16 @@
-"""Provider failures at start, said in one line: what failed, why, and how to fix it."""
+"""Telegram failures at start and in `bot doctor`, said in one line: what, why, the fix."""
 
 from __future__ import annotations
 
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
-from bot.config import TELEGRAM_API, Settings
+from channels.plug import StartupError
+from channels.telegram.settings import TELEGRAM_API, TelegramSettings
 
 TELEGRAM_NETWORK_FIX = "check the network to api.telegram.org and TELEGRAM_API_URL"
 
 
-class StartupError(Exception):
-    """A provider refused the bot or could not be reached at start; str() is the one line."""
-
-    def __init__(self, what: str, why: str, fix: str) -> None:
-        super().__init__(f"{what}: {why}. Fix: {fix}.")
-        self.what = what
-        self.why = why
-        self.fix = fix
-
-
-def telegram_problem(error: TelegramError, settings: Settings) -> tuple[str, str]:
+def telegram_problem(error: TelegramError, settings: TelegramSettings) -> tuple[str, str]:
     """Why a Bot API call failed, and the fix (for `bot doctor` and for the start)."""
     if isinstance(error, InvalidToken):
         fix = "copy TELEGRAM_BOT_TOKEN again from @BotFather (/token)"
@@ -36,7 +27,7 @@ def telegram_problem(error: TelegramError, settings: Settings) -> tuple[str, str
 
 
 def telegram_start_error(
-    error: TelegramError, settings: Settings, webhook: str | None = None
+    error: TelegramError, settings: TelegramSettings, webhook: str | None = None
 ) -> StartupError:
     """The one line for a Telegram failure at start; `webhook` when registering it failed."""
     if webhook is not None and isinstance(error, BadRequest):
@@ -50,7 +41,7 @@ def telegram_start_error(
     return StartupError("Telegram", why, fix)
 
 
-def _without_token(error: TelegramError, settings: Settings) -> str:
+def _without_token(error: TelegramError, settings: TelegramSettings) -> str:
     """The error's text; PTB puts the token into some messages, and it is a secret."""
     said = str(error)
     if settings.telegram_bot_token is not None:

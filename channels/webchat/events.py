@@ -28,7 +28,8 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from channels.base import PayloadError, SendError
-from core.messages import ChannelName, Choice, InboundMessage
+from channels.webchat import NAME
+from core.messages import Choice, InboundMessage
 from core.pii import hide_ids
 
 log = structlog.get_logger(__name__)
@@ -129,7 +130,7 @@ def parse_message(visitor: str, data: object, received_at: datetime) -> InboundM
     if not text.strip() and not choice:
         raise PayloadError("the message is empty")
     return InboundMessage(
-        channel=ChannelName.WEBCHAT,
+        channel=NAME,
         external_user_id=visitor,
         # Prefixed, so one browser cannot make another's message look like a duplicate.
         provider_message_id=f"{visitor}:{client_id}",
@@ -207,7 +208,7 @@ async def echo_customer(redis: Redis, message: InboundMessage) -> None:
 class WebChatSender:
     """Stores replies for the visitor's browser; its open sockets, in any process, push them."""
 
-    channel = ChannelName.WEBCHAT
+    channel = NAME
 
     def __init__(self, redis: Redis) -> None:
         self._redis = redis

@@ -20,14 +20,14 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.ingress import Ingress
-from bot.outages import OUTAGES
-from bot.webchat_live import LiveHub
-from bot.webchat_store import WebChatStore
-from channels import webchat
 from channels.base import PayloadError
-from channels.webchat import MAX_FRAME_BYTES, Event, VisitorTokens, origin_allowed
-from core.messages import ChannelName
+from channels.plug import Intake
+from channels.webchat import NAME
+from channels.webchat import events as webchat
+from channels.webchat.events import MAX_FRAME_BYTES, Event, VisitorTokens, origin_allowed
+from channels.webchat.live import LiveHub
+from channels.webchat.store import WebChatStore
+from core.outages import OUTAGES
 
 log = structlog.get_logger(__name__)
 TRY_PATH = "/try"
@@ -37,7 +37,7 @@ HISTORY_PATH = "/webchat/history"
 MESSAGES_PATH = "/webchat/messages"
 STATIC = Path(__file__).parent / "static"
 HELLO_TIMEOUT_SECONDS = 10.0
-CHANNEL = ChannelName.WEBCHAT
+CHANNEL = NAME
 # Close codes the widget understands: forget the token and start again, or wait.
 CLOSE_BAD_TOKEN = 4401
 CLOSE_TOO_MANY = 4429
@@ -71,7 +71,7 @@ class WebChatConfig:
 
 def webchat_routes(
     config: WebChatConfig,
-    ingress: Ingress,
+    ingress: Intake,
     redis: Redis,
     store: WebChatStore,
     hub: LiveHub,

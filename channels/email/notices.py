@@ -14,8 +14,8 @@ import structlog
 from redis.asyncio import Redis
 
 from channels.base import ChannelSender
-from channels.email import reply_route
-from channels.email_parsing import ParsedEmail
+from channels.email.parsing import ParsedEmail
+from channels.email.sending import reply_route
 from core import texts
 from core.language import Language
 

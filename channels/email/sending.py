@@ -14,8 +14,9 @@ from email.utils import formataddr, make_msgid
 import aiosmtplib
 
 from channels.base import Ignored, Parsed, SendError
-from channels.email_parsing import ParsedEmail
-from core.messages import ChannelName, Choice, InboundMessage
+from channels.email import NAME
+from channels.email.parsing import ParsedEmail
+from core.messages import Choice, InboundMessage
 from core.pii import mask_nric
 
 TokenSource = Callable[[], Awaitable[str]]
@@ -100,7 +101,7 @@ def to_inbound(parsed: ParsedEmail, raw: bytes, max_attachments: int | None = No
     # Mail without a Message-ID still needs a stable id, so a re-read is seen as a duplicate.
     message_id = parsed.message_id or f"<sha256-{hashlib.sha256(raw).hexdigest()}@local>"
     return InboundMessage(
-        channel=ChannelName.EMAIL,
+        channel=NAME,
         external_user_id=parsed.sender,
         provider_message_id=message_id,
         text=text,
@@ -140,7 +141,7 @@ def text_and_html(message: EmailMessage, text: str) -> None:
 class EmailSender:
     """Replies to customers by email, threaded under their message, marked as automatic."""
 
-    channel = ChannelName.EMAIL
+    channel = NAME
 
     def __init__(self, mailer: SmtpMailer, from_address: str, from_name: str) -> None:
         self._mailer = mailer

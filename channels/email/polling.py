@@ -23,9 +23,9 @@ import structlog
 from aioimaplib import IMAP4, IMAP4_SSL
 from redis.asyncio import Redis
 
-from bot.leader import LeaderLease
-from bot.outages import OUTAGES
-from bot.stopping import sleep_or_stop
+from channels.plug import sleep_or_stop
+from core.leader import LeaderLease
+from core.outages import OUTAGES
 
 log = structlog.get_logger(__name__)
 MailHandler = Callable[[int, bytes], Awaitable[None]]

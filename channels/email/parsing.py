@@ -22,10 +22,10 @@ from typing import Final
 import structlog
 from charset_normalizer import from_bytes
 
-from channels.auto_mail import automatic_reason
 from channels.base import PayloadError
-from channels.email_quotes import extract_reply, html_to_text, normalise_whitespace
-from channels.email_residue import readable, without_mime_lines
+from channels.email.auto_mail import automatic_reason
+from channels.email.quotes import extract_reply, html_to_text, normalise_whitespace
+from channels.email.residue import readable, without_mime_lines
 from core.messages import Attachment
 
 log = structlog.get_logger(__name__)

@@ -22,6 +22,7 @@ from channels.base import (
     SendError,
 )
 from channels.text import split_text
+from channels.whatsapp import NAME
 from core.messages import Attachment, ChannelName, Choice, InboundMessage
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -58,7 +59,7 @@ def parse_inbound(params: Mapping[str, str]) -> Parsed:
     if not text.strip() and not attachments and choice is None:
         return Ignored("empty message", f"Twilio message {sid} has no text, media or location")
     return InboundMessage(
-        channel=ChannelName.WHATSAPP,
+        channel=NAME,
         external_user_id=sender,
         provider_message_id=sid,
         text=text,
@@ -78,7 +79,7 @@ def parse_status(params: Mapping[str, str]) -> Parsed:
     if status is None:
         raise PayloadError(f"Twilio status callback for {sid} has no MessageStatus or SmsStatus")
     return DeliveryStatus(
-        channel=ChannelName.WHATSAPP,
+        channel=NAME,
         provider_message_id=sid,
         status=status.lower(),
         error_code=params.get("ErrorCode") or None,
@@ -102,7 +103,7 @@ def parse_debugger_event(params: Mapping[str, str]) -> Parsed:
     code = details.get("error_code") or info.get("ErrorCode")
     message = info.get("Msg") or payload
     return ProviderAlert(
-        channel=ChannelName.WHATSAPP,
+        channel=NAME,
         level=level.lower(),
         code=str(code) if code is not None else None,
         message=str(message)[:500],
@@ -134,7 +135,7 @@ class WhatsAppSender:
         template_sid: str | None = None,
     ) -> None:
         """Use a Client built with `http_client=AsyncTwilioHttpClient()`; the caller closes it."""
-        self.channel: ChannelName = ChannelName.WHATSAPP
+        self.channel: ChannelName = NAME
         self._client = client
         self._sender = sender if sender.startswith(_PREFIX) else f"{_PREFIX}{sender}"
         self._status_callback_url = status_callback_url

@@ -17,8 +17,8 @@ from aiohttp import WSCloseCode, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from bot.stopping import sleep_or_stop
-from channels.webchat import LIVE_CHANNEL, Event, recent_events
+from channels.plug import sleep_or_stop
+from channels.webchat.events import LIVE_CHANNEL, Event, recent_events
 
 log = structlog.get_logger(__name__)
 RETRY_FIRST_SECONDS = 0.2

@@ -9,12 +9,13 @@ from collections.abc import Collection
 import structlog
 from redis.asyncio import Redis
 
-from bot.email_notices import EmailNotices, size_text
-from bot.email_polling import HEADER_BYTES
-from bot.ingress import Ingress
 from channels.base import Ignored, Parsed, PayloadError
-from channels.email import reply_route, to_inbound
-from channels.email_parsing import ParsedEmail, parse_email
+from channels.email import NAME
+from channels.email.notices import EmailNotices, size_text
+from channels.email.parsing import ParsedEmail, parse_email
+from channels.email.polling import HEADER_BYTES
+from channels.email.sending import reply_route, to_inbound
+from channels.plug import Intake
 from core.learning import REPORT_THREAD
 from core.messages import ChannelName, InboundMessage
 
@@ -52,7 +53,7 @@ class EmailIngress:
 
     def __init__(
         self,
-        ingress: Ingress,
+        ingress: Intake,
         redis: Redis,
         own_addresses: Collection[str],
         staff_addresses: Collection[str],
@@ -88,9 +89,7 @@ class EmailIngress:
             return
         if token is not None and parsed.skip_reason is None:
             # Only configured staff may answer customers through a handoff.
-            await self._ingress.accept(
-                ChannelName.EMAIL, Ignored("handoff_reply_not_from_staff", parsed.sender)
-            )
+            await self._ingress.accept(NAME, Ignored("handoff_reply_not_from_staff", parsed.sender))
             return
         outcome = to_inbound(parsed, raw, self._max_attachments)
         if isinstance(outcome, InboundMessage) and await self._flooding(parsed.sender):
@@ -102,7 +101,7 @@ class EmailIngress:
                 dropped=outcome.attachments_dropped,
                 kept=len(outcome.attachments),
             )
-        await self._ingress.accept(ChannelName.EMAIL, outcome)
+        await self._ingress.accept(NAME, outcome)
 
     async def too_large(self, uid: int, headers: bytes, size: int) -> None:
         """A mail over the size limit, read no further than its headers: tell the sender once.
@@ -116,7 +115,7 @@ class EmailIngress:
             outcome = f"not told: {error}"
         else:
             outcome = await self._tell_too_large(parsed, headers, size)
-        await self._ingress.accept(ChannelName.EMAIL, Ignored("too_large", f"{size} B; {outcome}"))
+        await self._ingress.accept(NAME, Ignored("too_large", f"{size} B; {outcome}"))
 
     async def _tell_too_large(self, parsed: ParsedEmail, headers: bytes, size: int) -> str:
         """Send the too-large notice unless a robot or a flood sent the mail; say what was done."""
@@ -145,9 +144,7 @@ class EmailIngress:
     async def _report_reply(self, parsed: ParsedEmail, token: str, raw: bytes) -> None:
         """A reply to an owner report: only staff may approve; the core checks the token."""
         if parsed.sender not in self._staff:
-            await self._ingress.accept(
-                ChannelName.EMAIL, Ignored("report_reply_not_from_staff", parsed.sender)
-            )
+            await self._ingress.accept(NAME, Ignored("report_reply_not_from_staff", parsed.sender))
             return
         # The confirmation goes back in the same thread.
         message = staff_message(parsed, raw, REPORT_THREAD + token, reply_route(parsed))

@@ -1,13 +1,13 @@
-"""The bot's outgoing mail built from settings: the SMTP account and a threaded sender."""
+"""The bot's mailbox from settings: XOAUTH2 tokens, the SMTP mailer and a threaded sender."""
 
 from __future__ import annotations
 
-from bot.config import Settings
-from bot.oauth2 import RefreshTokenSource
-from channels.email import EmailSender, SmtpAccount, SmtpMailer
+from channels.email.oauth2 import RefreshTokenSource
+from channels.email.sending import EmailSender, SmtpAccount, SmtpMailer
+from channels.email.settings import EmailSettings
 
 
-def token_source(settings: Settings) -> RefreshTokenSource | None:
+def token_source(settings: EmailSettings) -> RefreshTokenSource | None:
     """XOAUTH2 access tokens for the mailbox (IMAP and SMTP), when EMAIL_OAUTH2_* are set."""
     s = settings
     if not s.oauth2_enabled:
@@ -23,7 +23,9 @@ def token_source(settings: Settings) -> RefreshTokenSource | None:
     )
 
 
-def smtp_mailer(settings: Settings, oauth2: RefreshTokenSource | None = None) -> SmtpMailer | None:
+def smtp_mailer(
+    settings: EmailSettings, oauth2: RefreshTokenSource | None = None
+) -> SmtpMailer | None:
     """The SMTP mailer the settings describe (password, or XOAUTH2 through `oauth2` or a
     token source of its own); None without SMTP."""
     s = settings
@@ -43,7 +45,7 @@ def smtp_mailer(settings: Settings, oauth2: RefreshTokenSource | None = None) ->
     )
 
 
-def mail_sender(settings: Settings) -> EmailSender | None:
+def mail_sender(settings: EmailSettings) -> EmailSender | None:
     """Threaded mail from the bot's address and name; None without SMTP."""
     mailer = smtp_mailer(settings)
     if mailer is None or settings.email_address is None:

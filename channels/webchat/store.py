@@ -10,13 +10,14 @@ from typing import Any
 import asyncpg
 from redis.asyncio import Redis
 
-from channels.webchat import Event, message_event, recent_events, stream_key
+from channels.webchat import NAME
+from channels.webchat.events import Event, message_event, recent_events, stream_key
 from core.data_rights import Person
-from core.messages import ChannelName, Choice
+from core.messages import Choice
 
 SECRET_KEY = "webchat:secret"
 HISTORY_LIMIT = 100
-_WEBCHAT = ChannelName.WEBCHAT.value
+_WEBCHAT = NAME.value
 
 
 class WebChatStore:
