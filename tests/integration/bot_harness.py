@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.config import settings_class
 from bot.runtime import Runtime
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage
@@ -23,16 +24,18 @@ async def running_bot(
     services: Services, workers: int = 1, **overrides: Any
 ) -> AsyncIterator[Runtime]:
     """`bot serve` on a free port with the given channel settings; stopped cleanly after."""
-    settings = services.settings.model_copy(
-        update={
-            "port": 0,
-            "host": "127.0.0.1",
-            "public_base_url": PUBLIC_URL,
-            "reclaim_after_seconds": 1.0,
-            "send_lease_seconds": 5.0,
-            **overrides,
-        }
-    )
+    changes = {
+        "port": 0,
+        "host": "127.0.0.1",
+        "public_base_url": PUBLIC_URL,
+        "reclaim_after_seconds": 1.0,
+        "send_lease_seconds": 5.0,
+        **overrides,
+    }
+    if type(services.settings) is settings_class():
+        settings = services.settings.model_copy(update=changes)
+    else:  # a channel registered since: its settings block joins the bot's
+        settings = settings_class()(**(services.settings.model_dump() | changes))
     async with Runtime(services, listen=True, workers=workers, settings=settings) as runtime:
         stop = asyncio.Event()
         task = asyncio.create_task(runtime.run(stop))
