@@ -109,7 +109,7 @@ from webhook_speed import (
 )
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from core.escalation import EscalationPolicy
 from core.intents import classify
 from core.store import PostgresStore

@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from report_data import Rows, fill, write
 
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.handoffs import MailIdentity
 from bot.process_tuning import prefer_passive_openmp_threads
 from bot.report.build import Report

@@ -31,7 +31,7 @@ import yaml
 from pydantic import SecretStr
 
 from bot.config import settings_class
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage
 

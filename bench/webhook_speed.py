@@ -63,7 +63,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests.providers:
 from speed import clinc, write_faq_kb
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from channels.telegram.updates import webhook_secret
 from tests.providers.telegram_api import TOKEN, FakeTelegramAPI
 

@@ -26,9 +26,9 @@ from channels.registry import plugs
 from channels.settings import ChannelSettings, http_url
 from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.compose import Thresholds
+from core.consent import PrivacyNotice
 from core.embedding import BUNDLED_MODEL, BUNDLED_MODELS, DUAL, E5_SMALL, MINILM
 from core.hours import ScheduleError, WeeklySchedule, parse_schedule
-from core.privacy import PrivacyNotice
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 DEFAULT_THRESHOLDS: dict[tuple[str, bool], tuple[float, float, float]] = {

@@ -10,7 +10,7 @@ from typing import Any, Final
 import structlog
 from structlog.tracebacks import ExceptionDictTransformer
 
-from core.pii import mask_for_logs
+from core.redaction import mask_for_logs
 
 _MAX_DEPTH: Final = 4
 # A rendered exception nests deeper (causes, groups, frames); every level of it is masked.

@@ -16,11 +16,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.channel_setup import Channels, open_channels
 from bot.config import Settings
-from bot.delivery import Delivery
 from bot.handoffs import HandoffStore
-from bot.ingress import FloodGuard, Ingress
 from bot.metrics import Metrics
-from bot.queue import InboundQueue
+from bot.queue.delivery import Delivery
+from bot.queue.inbound import InboundQueue
+from bot.queue.ingress import FloodGuard, Ingress
+from bot.queue.worker import Worker
 from bot.rating_requests import rating_requests
 from bot.report.weekly import weekly_report
 from bot.scheduled_runs import ScheduledRuns
@@ -28,7 +29,6 @@ from bot.server import build_app
 from bot.services import Services
 from bot.stopping import Waits
 from bot.voice_notes import open_voice_notes
-from bot.worker import Worker
 from core.conversation import resolves
 from core.messages import ChannelName, InboundMessage, Reply
 from core.outbox import PostgresOutbox

@@ -10,7 +10,7 @@ import structlog
 from aiohttp import web
 
 from bot.metrics import Metrics
-from bot.queue import InboundQueue
+from bot.queue.inbound import InboundQueue
 
 log = structlog.get_logger(__name__)
 Check = Callable[[], Awaitable[object]]

@@ -15,16 +15,17 @@ from openai import AsyncOpenAI
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings, default_thresholds
-from bot.dead_letters import DeadLetterCopies
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.knowledge_calibration import ensure_calibration
 from bot.learned_knowledge import LearnedKnowledge
 from bot.owner_replies import OwnerReplies
+from bot.queue.dead_letters import DeadLetterCopies
 from channels.email.mailbox import mail_sender
 from channels.registry import plugs
 from channels.webchat.store import WebChatCopies
 from core.calibration import Calibration
 from core.compose import Composer, OfflineComposer, Thresholds
+from core.consent import PrivacyNotice
 from core.conversation import ConversationCore, Greetings
 from core.data_rights import DataRights
 from core.edge_index import EdgeIndex
@@ -34,8 +35,7 @@ from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
-from core.personal_data import PostgresPersonalData
-from core.privacy import PrivacyNotice
+from core.personal_data_store import PostgresPersonalData
 from core.rating_store import PostgresRatings
 from core.retrieval import Retriever
 from core.store import PostgresStore

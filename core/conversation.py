@@ -11,6 +11,7 @@ import structlog
 
 from core import texts
 from core.compose import Composer, ComposeRequest, Composition
+from core.consent import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.data_rights import Confirmation, DataRights
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.glossary import english_glosses
@@ -19,11 +20,10 @@ from core.language import Language, LanguageDetector, choose_language
 from core.learning import REPORT_THREAD, OwnerReplies, StaffAnswers
 from core.memory import Memory, Turn
 from core.messages import ChannelName, Choice, InboundMessage, Reply
-from core.pii import hide_ids
-from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.question_parts import answer_parts, question_parts
 from core.ranking import Ranking
 from core.ratings import COMMENT_REASON, RatingStore, chosen_score, typed_score
+from core.redaction import hide_ids
 from core.storable import storable_message
 from core.store import ConversationStore, InboundRecord
 from core.summaries import SummaryStore

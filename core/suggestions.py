@@ -13,7 +13,7 @@ import structlog
 from core.compose import Thresholds
 from core.conversation import Retrieval
 from core.intents import classify
-from core.masking import mask_personal
+from core.knowledge_masking import mask_personal
 
 log = structlog.get_logger(__name__)
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 from typing import Final, Protocol
 
 from core.messages import Attachment, InboundMessage
-from core.pii import hide_ids
+from core.redaction import hide_ids
 from core.storable import storable_text
 
 VOICE_KINDS: Final = frozenset({"voice", "audio"})

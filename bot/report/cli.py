@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from bot.cli_support import run_command, settings_or_exit
+from bot.cli.support import run_command, settings_or_exit
 from bot.config import Settings
 from bot.report.build import Report, build_report
 from bot.report.chart import draw_chart

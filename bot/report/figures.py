@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import asyncpg
 
 from bot.report.period import Period
-from core.masking import mask_personal
+from core.knowledge_masking import mask_personal
 
 TOP_ENTRIES = 5
 BUSIEST_HOURS = 3

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from bot.report.period import Period
-from core.masking import mask_personal
+from core.knowledge_masking import mask_personal
 
 MAX_SUGGESTIONS = 20
 

@@ -15,8 +15,8 @@ import numpy.typing as npt
 from bot.report.period import Period
 from core.dual_embedding import DualEmbedder
 from core.embedding import DUAL, E5_SMALL, MINILM, Vectors
+from core.knowledge_masking import mask_personal
 from core.language import Language, LanguageDetector
-from core.masking import mask_personal
 
 # Cosine distance at which average-linkage merging stops, per model: the best adjusted Rand
 # index on CLINC150 validation paraphrases (bench/report_threshold.py, bench/RESULTS.md).

@@ -17,7 +17,7 @@ from channels.base import Ignored, Parsed, SendError
 from channels.email import NAME
 from channels.email.parsing import ParsedEmail
 from core.messages import Choice, InboundMessage
-from core.pii import mask_nric
+from core.redaction import mask_nric
 
 TokenSource = Callable[[], Awaitable[str]]
 MAX_REFERENCES = 20

@@ -30,7 +30,7 @@ from redis.exceptions import RedisError
 from channels.base import PayloadError, SendError
 from channels.webchat import NAME
 from core.messages import Choice, InboundMessage
-from core.pii import hide_ids
+from core.redaction import hide_ids
 
 log = structlog.get_logger(__name__)
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings, settings_class
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.services import Services
 from tests.integration.own_storage import own_postgres, own_services, own_valkey
 from tests.providers.fixtures import telegram_api

@@ -29,7 +29,7 @@ from redis.asyncio import Redis
 
 from bot.logs import configure_logging
 from core.edge_index import EdgeIndex
-from core.pii import is_valid_nric
+from core.redaction import is_valid_nric
 from core.vector_index import QdrantClientIndex, VectorIndex
 
 Blobs = dict[str, list[str]]

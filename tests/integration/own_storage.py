@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.services import Services
 
 

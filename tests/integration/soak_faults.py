@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.services import Services
 from tests.integration.bot_processes import bot_process, fill_index, provider_env, storage_env
 from tests.providers.smtp_server import SmtpServer

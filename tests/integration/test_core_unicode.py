@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.services import Services
 from core.conversation import MAX_TEXT_CHARS
 from core.messages import ChannelName, InboundMessage
-from core.pii import mask_nric
+from core.redaction import mask_nric
 from core.storable import storable_text
 
 pytestmark = pytest.mark.integration

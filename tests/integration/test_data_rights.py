@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.queue import DEAD_LETTERS, encode
+from bot.queue.inbound import DEAD_LETTERS, encode
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage, Reply
 from core.outbox import PostgresOutbox

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 import pytest
 from redis.asyncio import Redis
 
-from bot.dead_letters import DeadLetterCopies
-from bot.embedded import EmbeddedServices
-from bot.queue import DEAD_LETTERS, InboundQueue, encode
+from bot.embedded.servers import EmbeddedServices
+from bot.queue.dead_letters import DeadLetterCopies
+from bot.queue.inbound import DEAD_LETTERS, InboundQueue, encode
 from core.data_rights import Identity, Person
 from core.messages import ChannelName, InboundMessage
 

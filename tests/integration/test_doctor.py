@@ -9,8 +9,8 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
+from bot.cli.doctor import render, run_checks
 from bot.config import Settings
-from bot.doctor import render, run_checks
 from channels.plug import Check
 from core.migrate import apply_migrations
 from tests.providers.dovecot import Dovecot, dovecot_available

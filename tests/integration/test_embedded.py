@@ -15,7 +15,7 @@ import psutil
 import pytest
 from redis.asyncio import Redis
 
-from bot.embedded import EmbeddedServiceError, EmbeddedServices
+from bot.embedded.servers import EmbeddedServiceError, EmbeddedServices
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,7 @@ import asyncio, sys, time
 from pathlib import Path
 import asyncpg
 from redis.asyncio import Redis
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 
 async def note(services, tag):
     conn = await asyncpg.connect(services.database_url)

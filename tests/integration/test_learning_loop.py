@@ -20,7 +20,7 @@ import pytest
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.report.period import since
 from bot.report.weekly import weekly_report
 from bot.runtime import Runtime

@@ -10,7 +10,7 @@ import asyncpg
 import pytest
 
 from bot.config import DEFAULT_THRESHOLDS
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from core.compose import ComposeRequest, OfflineComposer, Thresholds
 from core.edge_index import EdgeIndex
 from core.embedding import E5_SMALL, E5Embedder, Vectors

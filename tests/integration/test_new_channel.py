@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.privacy_cli import identities_for
+from bot.cli.privacy import identities_for
 from bot.runtime import Runtime
 from bot.services import Services
 from channels.registry import plug_for, register, unregister

@@ -39,7 +39,7 @@ from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.report.build import build_report
 from bot.report.console import print_report
 from bot.report.period import since

@@ -21,7 +21,7 @@ import asyncpg
 import pytest
 
 from bot.config import Settings
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.report.figures import load_figures
 from bot.report.period import Period
 from bot.report.unanswered import group_questions, unanswered_questions
@@ -29,7 +29,7 @@ from bot.report.weekly import WeeklyReport, weekly_report
 from bot.runtime import Runtime
 from bot.services import Services
 from core.embedding import MINILM, Vectors
-from core.masking import mask_personal
+from core.knowledge_masking import mask_personal
 from core.migrate import apply_migrations
 from tests.integration.nric_search import nric
 from tests.providers.smtp_server import SmtpServer

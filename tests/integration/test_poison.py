@@ -12,7 +12,7 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.queue import DEAD_LETTERS, InboundQueue
+from bot.queue.inbound import DEAD_LETTERS, InboundQueue
 from bot.services import Services
 from core.messages import InboundMessage
 from core.store import InboundRecord

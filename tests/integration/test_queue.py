@@ -10,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.config import Settings
-from bot.queue import DEAD_LETTERS, FloodLimit, InboundQueue
+from bot.queue.inbound import DEAD_LETTERS, FloodLimit, InboundQueue
 from core.messages import Attachment, ChannelName, InboundMessage
 
 

@@ -57,7 +57,11 @@ def job(bot: Runtime) -> RatingRequests:
     """The runtime's own rating job (its pool, metrics, senders), to run with a clock."""
     senders = {channel.value for channel in bot.channels.senders}
     return rating_requests(
-        bot.settings, bot.services.storage.pool, bot.metrics, bot.delivery().send_deferred, senders
+        bot.settings,
+        bot.services.storage.pool,
+        bot.metrics,
+        bot.delivery().send_deferred,
+        senders,
     )
 
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import asyncpg
 
-from bot.delivery import Delivery
 from bot.metrics import Metrics
+from bot.queue.delivery import Delivery
 from bot.services import Services
 from core.messages import ChannelName, Choice, InboundMessage
 from core.outbox import PostgresOutbox

@@ -13,7 +13,7 @@ from redis.asyncio import BlockingConnectionPool, Redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.config import Settings
-from bot.queue import InboundQueue
+from bot.queue.inbound import InboundQueue
 from bot.services import REDIS_MAX_CONNECTIONS, Services, redis_client
 from core.messages import ChannelName, InboundMessage
 

@@ -9,7 +9,7 @@ from contextlib import AbstractAsyncContextManager
 import pytest
 from pydantic import SecretStr
 
-from bot.embedded import EmbeddedServices
+from bot.embedded.servers import EmbeddedServices
 from bot.runtime import Runtime
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle, wait_for

@@ -33,7 +33,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.queue import DEAD_LETTERS, InboundQueue
+from bot.queue.inbound import DEAD_LETTERS, InboundQueue
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage
 from tests.integration.bot_harness import settle, wait_for

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from bot.delivery import Delivery
 from bot.metrics import Metrics
+from bot.queue.delivery import Delivery
 from bot.services import Services
 from channels.base import SendError
 from core.messages import ChannelName, Choice, InboundMessage

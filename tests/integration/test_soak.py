@@ -31,9 +31,9 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-import bot.delivery
-from bot.embedded import EmbeddedServices
-from bot.queue import DEAD_LETTERS
+import bot.queue.delivery
+from bot.embedded.servers import EmbeddedServices
+from bot.queue.inbound import DEAD_LETTERS
 from bot.services import Services
 from channels.email.polling import EmailPoller
 from tests.integration.bot_harness import running_bot, settle, wait_for
@@ -157,7 +157,7 @@ async def test_soak(
 ) -> None:
     began = time.monotonic()
     # A reply set aside during the SMTP outage is tried again in seconds, not minutes.
-    monkeypatch.setattr(bot.delivery, "DEFER_FIRST", bot.delivery.DEFER_FIRST / 30)
+    monkeypatch.setattr(bot.queue.delivery, "DEFER_FIRST", bot.queue.delivery.DEFER_FIRST / 30)
     window = max(20.0, MESSAGES / RATE)
     ledger = Ledger()
     async with (

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.queue import InboundQueue
+from bot.queue.inbound import InboundQueue
 from bot.services import Services
 from tests.integration.bot_harness import running_bot, settle, telegram_message, wait_for
 from tests.integration.bot_processes import BotProcess, bot_process, fill_index, storage_env

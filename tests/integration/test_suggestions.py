@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.ingress import Ingress
 from bot.learned_knowledge import LearnedKnowledge
 from bot.metrics import Metrics
 from bot.owner_replies import OwnerReplies
+from bot.queue.ingress import Ingress
 from bot.services import Services
 from channels.email.ingress import EmailIngress
 from channels.email.mailbox import mail_sender

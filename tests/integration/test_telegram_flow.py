@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 from pydantic import SecretStr
 
-from bot.queue import DEAD_LETTERS
+from bot.queue.inbound import DEAD_LETTERS
 from bot.runtime import Runtime
 from bot.services import Services
 from channels.telegram.updates import ALLOWED_UPDATES, webhook_secret

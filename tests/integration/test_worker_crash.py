@@ -14,7 +14,7 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from bot.config import Settings
-from bot.queue import InboundQueue
+from bot.queue.inbound import InboundQueue
 from bot.services import Services
 from core.messages import ChannelName, InboundMessage
 from tests.integration.bot_harness import running_bot, settle, wait_for

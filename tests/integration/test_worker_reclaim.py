@@ -11,8 +11,8 @@ from redis.asyncio import Redis
 
 from bot.config import Settings
 from bot.metrics import Metrics
-from bot.queue import InboundQueue
-from bot.worker import Worker
+from bot.queue.inbound import InboundQueue
+from bot.queue.worker import Worker
 from core.messages import InboundMessage, Reply
 from tests.integration.bot_harness import wait_for
 from tests.integration.test_queue import message

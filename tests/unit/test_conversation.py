@@ -4,12 +4,12 @@ from zoneinfo import ZoneInfo
 
 from core.business_calendar import BusinessCalendar
 from core.compose import OfflineComposer, Thresholds
+from core.consent import PrivacyNotice
 from core.conversation import ConversationCore, Greetings
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.hours import parse_schedule
 from core.language import LanguageDetector
 from core.messages import ChannelName, InboundMessage
-from core.privacy import PrivacyNotice
 from tests.fakes import FakeMemory, FakeRetrieval, FakeStore, ranking
 
 

@@ -11,10 +11,10 @@ import pytest
 import structlog
 from structlog.testing import LogCapture
 
-from bot.delivery import Delivery
 from bot.metrics import Metrics
-from bot.queue import Entry, InboundQueue, encode
-from bot.worker import Worker
+from bot.queue.delivery import Delivery
+from bot.queue.inbound import Entry, InboundQueue, encode
+from bot.queue.worker import Worker
 from core.messages import ChannelName, InboundMessage, Reply
 
 log = structlog.get_logger("test")

@@ -18,7 +18,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.queue import decode, encode
+from bot.queue.inbound import decode, encode
 from channels.base import Ignored, PayloadError
 from channels.email.ingress import handoff_token
 from channels.email.parsing import ParsedEmail, decode_bytes, decode_header, parse_email

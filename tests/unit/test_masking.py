@@ -1,6 +1,6 @@
 import pytest
 
-from core.masking import mask_personal
+from core.knowledge_masking import mask_personal
 
 
 @pytest.mark.parametrize(

@@ -15,13 +15,13 @@ from hypothesis import strategies as st
 
 from bot.logs import configure_logging, mask_pii
 from core.messages import ChannelName, InboundMessage
-from core.pii import NRIC_NOTICE, hide_ids, is_valid_nric, mask_for_logs, mask_nric
+from core.redaction import NRIC_NOTICE, hide_ids, is_valid_nric, mask_for_logs, mask_nric
 
 WEIGHTS = (2, 7, 6, 5, 4, 3, 2)
 
 
 def check_letter(prefix: str, digits: str) -> str:
-    """An oracle written apart from core.pii, in the terms the rules are published in."""
+    """An oracle written apart from core.redaction, in the terms the rules are published in."""
     weighted = sum(w * int(d) for w, d in zip(WEIGHTS, digits, strict=True))
     if prefix == "M":
         # GovTech FormSG's isMFinSeriesValid: S1 = sum + 3, R1 = S1 % 11, P = 11 - R1.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.privacy_cli import identities_for
+from bot.cli.privacy import identities_for
 from core.data_rights import Identity
 
 

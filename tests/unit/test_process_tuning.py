@@ -31,7 +31,7 @@ def test_a_wait_policy_the_user_set_is_kept() -> None:
 def test_the_cli_loads_without_torch_so_the_policy_is_set_in_time() -> None:
     # OpenMP reads OMP_WAIT_POLICY when torch loads it: `bot serve` and `bot worker` set it after
     # the CLI module is imported, which is only in time while that import leaves torch alone.
-    probe = "import sys, bot.cli; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    probe = "import sys, bot.cli.main; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
     result = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, check=True
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from bot.queue import decode, encode
+from bot.queue.inbound import decode, encode
 from core.messages import Attachment, ChannelName, InboundMessage
 
 MESSAGE = InboundMessage(

@@ -9,10 +9,10 @@ import pytest
 
 from bot.metrics import Metrics
 from bot.rating_requests import may_write
+from core.consent import describe_data
 from core.data_rights import DataSummary
 from core.language import Language
 from core.messages import ChannelName, InboundMessage
-from core.privacy import describe_data
 from core.ratings import chosen_score, rating_question, typed_score
 from core.texts import text
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
-from bot.ingress import Ingress
 from bot.metrics import Metrics
-from bot.queue import decode, encode
+from bot.queue.inbound import decode, encode
+from bot.queue.ingress import Ingress
 from channels.base import Parsed
 from channels.email.parsing import parse_email
 from channels.email.sending import to_inbound
@@ -20,7 +20,7 @@ from channels.telegram.updates import parse_update
 from channels.webchat.events import parse_message
 from channels.whatsapp.twilio import parse_inbound
 from core.messages import Attachment, ChannelName, InboundMessage
-from core.pii import mask_nric
+from core.redaction import mask_nric
 from core.storable import storable_message, storable_text
 from tests.unit.recording_queue import AcceptingOutbox, RecordingQueue
 

@@ -11,8 +11,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from telegram import Bot
 
-from bot.ingress import Ingress
 from bot.metrics import Metrics
+from bot.queue.ingress import Ingress
 from channels.telegram.polling import TelegramPoller
 from channels.telegram.updates import ALLOWED_UPDATES
 from core.messages import InboundMessage

@@ -11,8 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
-from bot.ingress import Ingress
 from bot.metrics import Metrics
+from bot.queue.ingress import Ingress
 from channels.telegram.updates import webhook_secret
 from channels.telegram.webhook import TELEGRAM_PATH, TelegramWebhook, telegram_routes
 from channels.whatsapp.webhook import (

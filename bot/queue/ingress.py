@@ -6,11 +6,11 @@ import structlog
 from redis.asyncio import Redis
 
 from bot.metrics import Metrics
-from bot.queue import FloodLimit, InboundQueue
+from bot.queue.inbound import FloodLimit, InboundQueue
 from channels.base import DeliveryStatus, Ignored, Parsed, ProviderAlert, Unreadable
 from core.messages import ChannelName, InboundMessage
 from core.outbox import Outbox
-from core.pii import hide_ids
+from core.redaction import hide_ids
 from core.storable import storable_message
 
 log = structlog.get_logger(__name__)

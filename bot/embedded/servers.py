@@ -40,8 +40,8 @@ from types import FrameType, TracebackType
 
 import structlog
 
-from bot.embedded_postgres import DATABASE, EmbeddedServiceError, Postgres, start_error
-from bot.embedded_valkey import VALKEY_TIMEOUT, Valkey
+from bot.embedded.postgres import DATABASE, EmbeddedServiceError, Postgres, start_error
+from bot.embedded.valkey import VALKEY_TIMEOUT, Valkey
 
 __all__ = [
     "DATABASE",

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_support import run_command, settings_or_exit
+from bot.cli.support import run_command, settings_or_exit
 from bot.services import Services
 from channels.registry import plugs
 from core.data_rights import Identity, Person

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from bot.cli_support import STOP_BOT_FOR_KB, run_command, settings_or_exit
+from bot.cli.support import STOP_BOT_FOR_KB, run_command, settings_or_exit
 from bot.services import Services
 from core.suggestion_store import Decision, Outcome, PostgresSuggestions, Suggestion
 

@@ -16,7 +16,7 @@ from phonenumbers import (
     parse,
 )
 
-from core.pii import is_valid_nric
+from core.redaction import is_valid_nric
 
 NRIC: Final = "[NRIC]"
 EMAIL: Final = "[email]"
@@ -28,7 +28,7 @@ NAME: Final = "[name]"
 
 _EMAIL: Final = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 _NRIC_SHAPE: Final = re.compile(r"(?<![A-Za-z0-9])[STFGMstfgm][0-9]{7}[A-Za-z](?![A-Za-z0-9])")
-# What core.pii leaves of an NRIC/FIN in stored messages: its last three digits and letter.
+# What core.redaction leaves of an NRIC/FIN in stored messages: its last three digits and letter.
 _NRIC_TAIL: Final = re.compile(r"\*{5}[0-9]{3}[A-Za-z](?![A-Za-z0-9])")
 # 13 to 19 digits with single spaces or dashes, the length of payment card numbers.
 _CARD: Final = re.compile(r"(?<![0-9])[2-6](?:[ -]?[0-9]){12,18}(?![ -]?[0-9])")

@@ -12,23 +12,23 @@ import typer
 from tqdm import tqdm
 
 from bot import sample_business
-from bot.cli_support import (
+from bot.cli.chat import converse
+from bot.cli.doctor import render, run_checks
+from bot.cli.privacy import privacy_app
+from bot.cli.suggestions import suggestions_app
+from bot.cli.support import (
     MORE_WORKERS,
     STOP_BOT_FOR_KB,
     run_command,
     settings_or_exit,
 )
 from bot.config import Settings
-from bot.doctor import render, run_checks
 from bot.knowledge_calibration import describe_thresholds
-from bot.privacy_cli import privacy_app
 from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
 from bot.report.cli import report
 from bot.runtime import Runtime
 from bot.services import Services
 from bot.stopping import stop_on_signals
-from bot.suggestions_cli import suggestions_app
-from bot.terminal_chat import converse
 from knowledge_base.ingest import IngestReport, find_files
 
 app = typer.Typer(help="Customer-support bot for Singapore small businesses.", no_args_is_help=True)

@@ -10,9 +10,9 @@ from dataclasses import replace
 import structlog
 from redis.exceptions import RedisError
 
-from bot.delivery import Delivery
 from bot.metrics import Metrics
-from bot.queue import Entry, InboundQueue
+from bot.queue.delivery import Delivery
+from bot.queue.inbound import Entry, InboundQueue
 from bot.stopping import Waits
 from channels.plug import sleep_or_stop
 from core.messages import ChannelName, InboundMessage, Reply

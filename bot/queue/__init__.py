@@ -1,0 +1,1 @@
+"""The inbound queue and what feeds and drains it: ingress, workers, delivery, dead letters."""
