@@ -56,7 +56,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.config import default_thresholds  # noqa: E402
+from bot.thresholds import default_thresholds  # noqa: E402
 from core.calibration import Calibration, calibrate_index  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402

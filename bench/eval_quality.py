@@ -45,7 +45,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from bot.config import DEFAULT_THRESHOLDS  # noqa: E402
+from bot.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402
 from core.embedding import BUNDLED_MODEL, Embedder, load_embedder  # noqa: E402

@@ -40,7 +40,7 @@ async def measure(model: str, rounds: int) -> dict[str, Any]:
     import psutil
     from multilingual import MemoryCatalog
 
-    from bot.config import default_thresholds
+    from bot.thresholds import default_thresholds
     from core.compose import ComposeRequest, OfflineComposer
     from core.edge_index import EdgeIndex
     from core.embedding import load_embedder

@@ -33,7 +33,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from multilingual import MemoryCatalog, label  # noqa: E402
 
-from bot.config import default_thresholds  # noqa: E402
+from bot.thresholds import default_thresholds  # noqa: E402
 from core.calibration import calibrate_index  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402

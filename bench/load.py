@@ -131,16 +131,16 @@ SHIPPED_MESSAGES = 300
 CACHE_FROM = 50_000  # chunks: an index this big takes minutes to build, so it is kept
 _INDEXED = re.compile(r"(\d+) chunks indexed")
 NO_CHAT_LIMIT = '''"""Written by bench/load.py: no one-message-a-second limit per Telegram chat."""
-import channels.telegram.updates
+import channels.telegram.sending
 
-_init = channels.telegram.updates.TelegramSender.__init__
+_init = channels.telegram.sending.TelegramSender.__init__
 
 
 def _without_chat_limit(self, bot, per_chat_interval=1.0, global_rate=30.0):
     _init(self, bot, 0.001, global_rate)
 
 
-channels.telegram.updates.TelegramSender.__init__ = _without_chat_limit
+channels.telegram.sending.TelegramSender.__init__ = _without_chat_limit
 '''
 """sitecustomize.py for the bot's processes when a Setup lifts the per-chat limit."""
 

@@ -40,7 +40,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 import psutil  # noqa: E402
 
-from bot.config import DEFAULT_THRESHOLDS  # noqa: E402
+from bot.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402
 from core.embedding import BUNDLED_MODELS, LocalEmbedder, load_embedder  # noqa: E402

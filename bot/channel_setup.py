@@ -70,10 +70,16 @@ async def open_channels(
         channels.report.append(unsent)
     if not messaging:
         channels.report.append(
-            "No messaging channel configured: set TELEGRAM_BOT_TOKEN and/or the TWILIO_* "
-            "settings (see .env.example). Web chat and `bot chat` work without any."
+            f"No messaging channel configured: set {messaging_setup()} (see .env.example). "
+            "Web chat and `bot chat` work without any."
         )
     return channels
+
+
+def messaging_setup() -> str:
+    """What turns on each messaging channel, as one phrase: "A, B or C"."""
+    setups = [plug.setup for plug in plugs() if plug.messaging]
+    return " or ".join([", ".join(setups[:-1]), setups[-1]] if len(setups) > 1 else setups)
 
 
 def _open_handoffs(settings: Settings, pool: asyncpg.Pool, channels: Channels) -> None:

@@ -195,9 +195,17 @@ class Runtime:
             await asyncio.gather(*late, return_exceptions=True)
 
     def _scheduler(self) -> AsyncIOScheduler:
-        """Periodic jobs: due handoffs (at opening time too) and idle human conversations."""
+        """Periodic jobs: handoffs and human mode, privacy, delivery, and what the owner gets."""
+        scheduler = AsyncIOScheduler(timezone=self.settings.zone)
+        self._handoff_jobs(scheduler)
+        self._privacy_jobs(scheduler)
+        self._delivery_jobs(scheduler)
+        self._owner_jobs(scheduler)
+        return scheduler
+
+    def _handoff_jobs(self, scheduler: AsyncIOScheduler) -> None:
+        """Due handoffs (at opening time too) and idle human conversations."""
         s = self.settings
-        scheduler = AsyncIOScheduler(timezone=s.zone)
         if self.channels.handoffs is not None:
             scheduler.add_job(
                 self.channels.handoffs.dispatch_due,
@@ -213,7 +221,10 @@ class Runtime:
         scheduler.add_job(
             store.hand_back_idle, "interval", args=[idle], minutes=5, id="idle", coalesce=True
         )
-        rights = self.services.rights
+
+    def _privacy_jobs(self, scheduler: AsyncIOScheduler) -> None:
+        """Daily retention and the erasures still pending."""
+        s = self.settings
         # Every process schedules it; the day's row in scheduled_runs lets one of them run it.
         scheduler.add_job(
             self._apply_retention,
@@ -224,8 +235,24 @@ class Runtime:
             coalesce=True,
         )
         scheduler.add_job(
-            rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
+            self.services.rights.finish_pending, "interval", minutes=1, id="erasures", coalesce=True
         )
+
+    def _delivery_jobs(self, scheduler: AsyncIOScheduler) -> None:
+        """Replies set aside while a provider failed; rows are leased, so every process may."""
+        if self.channels.senders:
+            scheduler.add_job(
+                self.delivery().send_deferred,
+                "interval",
+                seconds=self.settings.deferred_check_seconds,
+                id="deferred",
+                max_instances=1,
+                coalesce=True,
+            )
+
+    def _owner_jobs(self, scheduler: AsyncIOScheduler) -> None:
+        """The weekly owner report, and "How did we do?" when conversations end."""
+        s = self.settings
         storage, embedder = self.services.storage, self.services.embedder
         if report := weekly_report(s, storage.pool, embedder, self.name):
             # Every process schedules it; the week's row in scheduled_runs lets one send it.
@@ -233,20 +260,10 @@ class Runtime:
             scheduler.add_job(
                 report.run, "cron", **report.cron, id="owner_report", misfire_grace_time=3600
             )
-        if self.channels.senders:
-            # Replies set aside while a provider failed; rows are leased, so every process may.
-            scheduler.add_job(
-                self.delivery().send_deferred,
-                "interval",
-                seconds=s.deferred_check_seconds,
-                id="deferred",
-                max_instances=1,
-                coalesce=True,
-            )
-        # Conversations that ended get "How did we do?"; a lock lets one process claim at a time.
+        # A lock lets one process claim ended conversations at a time.
         asking = rating_requests(
             s,
-            self.services.storage.pool,
+            storage.pool,
             self.metrics,
             self.delivery().send_deferred if self.channels.senders else None,
             {channel.value for channel in self.channels.senders},
@@ -254,7 +271,6 @@ class Runtime:
         scheduler.add_job(
             asking.run, "interval", minutes=1, id="ratings", max_instances=1, coalesce=True
         )
-        return scheduler
 
     async def _apply_retention(self) -> None:
         """The daily removal of everything older than RETENTION_DAYS, by one process a day."""

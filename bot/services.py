@@ -14,12 +14,13 @@ import structlog
 from openai import AsyncOpenAI
 from redis.asyncio import BlockingConnectionPool, Redis
 
-from bot.config import Settings, default_thresholds
+from bot.config import Settings
 from bot.embedded.servers import EmbeddedServices
 from bot.knowledge_calibration import ensure_calibration
 from bot.learned_knowledge import LearnedKnowledge
 from bot.owner_replies import OwnerReplies
 from bot.queue.dead_letters import DeadLetterCopies
+from bot.thresholds import default_thresholds
 from channels.email.mailbox import mail_sender
 from channels.registry import plugs
 from channels.webchat.store import WebChatCopies

@@ -124,6 +124,8 @@ class ChannelPlug(Protocol):
     """Whether it is a messaging app (web chat alone does not count as a configured channel)."""
     asks_ratings: bool
     """Whether customers on it are asked to rate a conversation."""
+    setup: str
+    """What turns it on, for people ("TELEGRAM_BOT_TOKEN", "the TWILIO_* settings")."""
 
     def enabled(self, settings: ChannelSettings) -> bool:
         """Whether the settings configure this channel."""

@@ -13,6 +13,7 @@ from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
+from bot.channel_setup import messaging_setup
 from bot.config import Settings
 from channels.plug import Check
 from channels.registry import plugs
@@ -62,7 +63,7 @@ async def _no_channel() -> Check:
         "Channels",
         True,
         "none configured: only `bot chat` will answer",
-        "set TELEGRAM_BOT_TOKEN, the TWILIO_* settings or EMAIL_ADDRESS with IMAP/SMTP",
+        f"set {messaging_setup()}",
         warning=True,
     )
 

@@ -7,8 +7,8 @@ import asyncio
 import aiosmtplib
 from aioimaplib import IMAP4
 
+from channels.email.imap import ImapAccount, ImapLoginRefused, connect_imap, logout_quietly
 from channels.email.mailbox import token_source
-from channels.email.polling import ImapAccount, ImapLoginRefused, connect_imap, logout_quietly
 from channels.email.settings import EmailSettings
 from channels.plug import Check
 

@@ -8,10 +8,11 @@ from typing import Any
 
 from channels.email import NAME
 from channels.email.doctor import check_imap, check_smtp
+from channels.email.imap import ImapAccount, WatermarkStore
 from channels.email.ingress import EmailIngress
 from channels.email.mailbox import smtp_mailer, token_source
 from channels.email.notices import EmailNotices
-from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
+from channels.email.polling import EmailPoller
 from channels.email.sending import EmailSender
 from channels.email.settings import EmailSettings, email_problems
 from channels.plug import Check, OpenChannel, PlugContext
@@ -25,6 +26,7 @@ class EmailPlug:
     settings = EmailSettings
     messaging = True
     asks_ratings = False  # a mail asking for stars after every answer reads as spam
+    setup = "EMAIL_ADDRESS with the IMAP_* and SMTP_* settings"
 
     def enabled(self, settings: ChannelSettings) -> bool:
         """Whether the bot can send mail (it reads its mailbox too when IMAP is set)."""

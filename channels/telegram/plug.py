@@ -18,8 +18,9 @@ from channels.telegram.compat import update_kind
 from channels.telegram.doctor import check_telegram
 from channels.telegram.errors import telegram_start_error
 from channels.telegram.polling import OffsetStore, TelegramPoller
+from channels.telegram.sending import TelegramSender
 from channels.telegram.settings import TelegramSettings, telegram_problems
-from channels.telegram.updates import ALLOWED_UPDATES, TelegramSender, webhook_secret
+from channels.telegram.updates import ALLOWED_UPDATES, webhook_secret
 from channels.telegram.webhook import TELEGRAM_PATH, TelegramWebhook, telegram_routes
 
 # PTB reports retry_after as a timedelta with this on, and warns about plain seconds without it.
@@ -33,6 +34,7 @@ class TelegramPlug:
     settings = TelegramSettings
     messaging = True
     asks_ratings = True
+    setup = "TELEGRAM_BOT_TOKEN"
 
     def enabled(self, settings: ChannelSettings) -> bool:
         """Whether TELEGRAM_BOT_TOKEN is set."""

@@ -23,6 +23,7 @@ class WebChatPlug:
     settings = WebChatSettings
     messaging = False  # it needs no account, so alone it does not count as a configured channel
     asks_ratings = True
+    setup = "WEBCHAT_ENABLED (on by default)"
 
     def enabled(self, settings: ChannelSettings) -> bool:
         """On unless WEBCHAT_ENABLED=false."""

@@ -39,6 +39,7 @@ class WhatsAppPlug:
     settings = WhatsAppSettings
     messaging = True
     asks_ratings = True
+    setup = "the TWILIO_* settings"
 
     def enabled(self, settings: ChannelSettings) -> bool:
         """Whether TWILIO_ACCOUNT_SID is set (the others are then required)."""

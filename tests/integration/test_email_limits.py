@@ -20,7 +20,8 @@ import pytest
 
 from bot.runtime import Runtime
 from bot.services import Services
-from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
+from channels.email.imap import ImapAccount, WatermarkStore
+from channels.email.polling import EmailPoller
 from tests.integration.bot_harness import running_bot, settle, wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 from tests.providers.mail_settings import mail_settings

@@ -12,7 +12,8 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from bot.services import Services
-from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
+from channels.email.imap import ImapAccount, WatermarkStore
+from channels.email.polling import EmailPoller
 from tests.integration.bot_harness import wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 

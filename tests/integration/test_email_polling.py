@@ -11,8 +11,9 @@ import pytest
 from redis.asyncio import Redis
 
 from bot.services import Services
+from channels.email.imap import ImapAccount, WatermarkStore
 from channels.email.oauth2 import OAuth2Error
-from channels.email.polling import EmailPoller, ImapAccount, WatermarkStore
+from channels.email.polling import EmailPoller
 from tests.integration.bot_harness import wait_for
 from tests.providers.dovecot import Dovecot, dovecot_available
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from bot.config import DEFAULT_THRESHOLDS
 from bot.embedded.servers import EmbeddedServices
+from bot.thresholds import DEFAULT_THRESHOLDS
 from core.compose import ComposeRequest, OfflineComposer, Thresholds
 from core.edge_index import EdgeIndex
 from core.embedding import E5_SMALL, E5Embedder, Vectors

@@ -11,7 +11,8 @@ from telegram import Bot
 from telegram.error import Conflict
 
 from channels.base import ChannelSender, SendError
-from channels.telegram.updates import ALLOWED_UPDATES, TelegramSender, parse_update
+from channels.telegram.sending import TelegramSender
+from channels.telegram.updates import ALLOWED_UPDATES, parse_update
 from core.messages import ChannelName, Choice, InboundMessage
 from tests.providers.telegram_api import FakeTelegramAPI
 

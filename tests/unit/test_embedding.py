@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import DEFAULT_THRESHOLDS, ConfigError, load_settings
+from bot.config import ConfigError, load_settings
+from bot.thresholds import DEFAULT_THRESHOLDS
 from core.embedding import DUAL, E5_SMALL, MINILM, E5Embedder, Vectors, load_embedder
 from core.knowledge import ChunkKind
 from core.retrieval import Retriever

@@ -88,6 +88,7 @@ class FakeChatPlug:
     settings = FakeChatSettings
     messaging = True
     asks_ratings = False
+    setup = "FAKECHAT_TOKEN"
 
     def __init__(self) -> None:
         self.sender = FakeChatSender()
