@@ -8,6 +8,8 @@ import graphlib
 import grimp
 import pytest
 
+from channels.registry import BUILT_IN
+
 PACKAGES = ("core", "channels", "knowledge_base", "bot")
 FORBIDDEN = [
     ("core", "channels"),
@@ -47,3 +49,14 @@ def test_the_graph_sees_the_whole_code(graph: grimp.ImportGraph) -> None:
     # A check over an empty graph would pass whatever the code does.
     assert {"core.conversation", "channels.telegram.updates", "bot.cli.main"} <= graph.modules
     assert "core.conversation" in graph.find_modules_directly_imported_by("bot.services")
+
+
+def test_each_channel_folder_stands_alone(graph: grimp.ImportGraph) -> None:
+    # One home per channel: a channel uses what channels/ shares, never another channel.
+    folders = [module.rsplit(".", 1)[0] for module in BUILT_IN]
+    assert len(folders) >= 4
+    for importer in folders:
+        for imported in folders:
+            if importer != imported:
+                chains = graph.find_shortest_chains(importer, imported, as_packages=True)
+                assert not chains, f"{importer} reaches {imported}: {sorted(chains)[:3]}"
