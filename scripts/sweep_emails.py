@@ -17,7 +17,7 @@ from pathlib import Path
 from types import FrameType
 
 from channels.base import PayloadError
-from channels.email_parsing import parse_email
+from channels.email.parsing import parse_email
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples" / "email"
 SLOW_SECONDS = 5.0

@@ -18,20 +18,18 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from twilio.request_validator import RequestValidator
 
-from bot.ingress import Ingress
 from bot.logs import configure_logging
 from bot.metrics import Metrics
-from bot.webhooks import (
-    TELEGRAM_PATH,
+from bot.queue.ingress import Ingress
+from channels.telegram.updates import webhook_secret
+from channels.telegram.webhook import TELEGRAM_PATH, TelegramWebhook, telegram_routes
+from channels.whatsapp.webhook import (
     TWILIO_DEBUGGER_PATH,
     TWILIO_PATH,
     TWILIO_STATUS_PATH,
-    TelegramWebhook,
     TwilioWebhook,
-    telegram_routes,
     twilio_routes,
 )
-from channels.telegram import webhook_secret
 from core.messages import InboundMessage
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "samples"
@@ -100,10 +98,8 @@ async def sweep(root: Path) -> int:
     queue = RecordingQueue()
     ingress = Ingress(queue, RecordingOutbox(), metrics)  # type: ignore[arg-type]
     app = web.Application()
-    app.add_routes(
-        telegram_routes(TelegramWebhook(webhook_secret(TOKEN), "ShopBot", 1), ingress, metrics)
-    )
-    app.add_routes(twilio_routes(TwilioWebhook(AUTH_TOKEN, PUBLIC_URL), ingress, metrics))
+    app.add_routes(telegram_routes(TelegramWebhook(webhook_secret(TOKEN), "ShopBot", 1), ingress))
+    app.add_routes(twilio_routes(TwilioWebhook(AUTH_TOKEN, PUBLIC_URL), ingress))
     outcomes: Counter[str] = Counter()
     bad = 0
     async with TestClient(TestServer(app)) as client:
