@@ -17,7 +17,7 @@ from core.messages import InboundMessage
 from core.question_parts import answer_parts, question_parts
 from core.ranking import Ranking
 from core.ratings import COMMENT_REASON, RatingStore
-from core.store import InboundRecord
+from core.store_records import InboundRecord
 
 EN = Language.EN
 

@@ -26,7 +26,8 @@ from core.privacy_steps import PrivacySteps, data_request
 from core.ratings import RatingStore, chosen_score, typed_score
 from core.reply_notes import paragraphs, with_notes
 from core.storable import storable_message
-from core.store import ConversationStore, InboundRecord
+from core.store import ConversationStore
+from core.store_records import InboundRecord
 from core.summaries import SummaryStore
 from core.voice import Transcriber, transcribed
 

@@ -13,7 +13,8 @@ from core.memory import Turn
 from core.messages import ChannelName, Choice, InboundMessage, Reply
 from core.privacy import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
 from core.reply_notes import paragraphs
-from core.store import ConversationStore, InboundRecord
+from core.store import ConversationStore
+from core.store_records import InboundRecord
 
 
 def data_request(message: InboundMessage, history: tuple[Turn, ...]) -> Intent | str | None:
