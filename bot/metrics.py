@@ -15,7 +15,13 @@ class Metrics:
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        # Registered in this order, which is the order /metrics lists them in.
+        self._count_traffic(self.registry)
+        self._count_outcomes(self.registry)
+        self._time_steps(self.registry)
+
+    def _count_traffic(self, r: CollectorRegistry) -> None:
+        """Messages and provider events in and out, and what went wrong with them."""
         self.received = Counter(
             "bot_messages_received", "Inbound messages queued", ["channel"], registry=r
         )
@@ -50,6 +56,9 @@ class Metrics:
             ["channel", "level"],
             registry=r,
         )
+
+    def _count_outcomes(self, r: CollectorRegistry) -> None:
+        """How conversations end, what customers think of them, and the backlog."""
         self.handoffs = Counter(
             "bot_handoffs", "Replies that handed the conversation to staff", ["reason"], registry=r
         )
@@ -63,35 +72,21 @@ class Metrics:
             "bot_ratings", "Scores customers gave to How did we do?", ["score"], registry=r
         )
         self.queue_depth = Gauge("bot_queue_depth", "Inbound entries not yet done", registry=r)
-        self.ack_seconds = Histogram(
-            "bot_webhook_seconds",
-            "Webhook handling time",
-            ["channel"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.handle_seconds = Histogram(
-            "bot_core_seconds",
-            "Conversation core time per message",
-            ["channel"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.send_seconds = Histogram(
-            "bot_send_seconds",
-            "Provider send time per reply",
-            ["channel"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.end_to_end_seconds = Histogram(
-            "bot_end_to_end_seconds",
-            "From queueing to the reply accepted by the provider",
-            ["channel"],
-            buckets=_LATENCY_BUCKETS,
-            registry=r,
+
+    def _time_steps(self, r: CollectorRegistry) -> None:
+        """How long each step of a message's way takes, per channel."""
+        self.ack_seconds = _latency("bot_webhook_seconds", "Webhook handling time", r)
+        self.handle_seconds = _latency("bot_core_seconds", "Conversation core time per message", r)
+        self.send_seconds = _latency("bot_send_seconds", "Provider send time per reply", r)
+        self.end_to_end_seconds = _latency(
+            "bot_end_to_end_seconds", "From queueing to the reply accepted by the provider", r
         )
 
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+
+def _latency(name: str, documentation: str, registry: CollectorRegistry) -> Histogram:
+    """A per-channel latency histogram in seconds."""
+    return Histogram(name, documentation, ["channel"], buckets=_LATENCY_BUCKETS, registry=registry)

@@ -30,24 +30,42 @@ def build_app(
     bearer token; /healthz stays open for load balancers.
     """
     app = web.Application(client_max_size=1024 * 1024)
+    health = _HealthRoutes(checks, metrics, queue, metrics_key)
+    app.add_routes(
+        [
+            web.get("/healthz", health.healthz),
+            web.get("/readyz", health.readyz),
+            web.get("/metrics", health.metrics_view),
+            *routes,
+        ]
+    )
+    return app
 
-    async def healthz(request: web.Request) -> web.Response:
+
+class _HealthRoutes:
+    """Liveness, readiness and metrics, the last two behind the metrics key when one is set."""
+
+    def __init__(
+        self,
+        checks: Mapping[str, Check],
+        metrics: Metrics,
+        queue: InboundQueue,
+        metrics_key: str | None,
+    ) -> None:
+        self._checks = checks
+        self._metrics = metrics
+        self._queue = queue
+        self._metrics_key = metrics_key
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Alive: the process answers."""
         return web.json_response({"status": "alive"})
 
-    def refused(request: web.Request) -> web.Response | None:
-        """401 unless the request carries the key (when one is configured)."""
-        if metrics_key is None:
-            return None
-        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        if hmac.compare_digest(given.encode(), metrics_key.encode()):
-            return None
-        return web.json_response(
-            {"error": "send the metrics key as 'Authorization: Bearer <key>'"}, status=401
-        )
-
-    async def readyz(request: web.Request) -> web.Response:
-        if (denied := refused(request)) is not None:
+    async def readyz(self, request: web.Request) -> web.Response:
+        """Ready when every check answers in time; each check's result either way."""
+        if (denied := self._refused(request)) is not None:
             return denied
+        checks = self._checks
         results = await asyncio.gather(*(_probe(check) for check in checks.values()))
         report = dict(zip(checks, results, strict=True))
         ready = all(result == "ok" for result in results)
@@ -56,24 +74,27 @@ def build_app(
             status=200 if ready else 503,
         )
 
-    async def metrics_view(request: web.Request) -> web.Response:
-        if (denied := refused(request)) is not None:
+    async def metrics_view(self, request: web.Request) -> web.Response:
+        """The Prometheus metrics, with the queue depth read now."""
+        if (denied := self._refused(request)) is not None:
             return denied
+        metrics = self._metrics
         try:
-            metrics.queue_depth.set(await queue.depth())
+            metrics.queue_depth.set(await self._queue.depth())
         except Exception as error:  # the rest of the metrics are still worth serving
             log.warning("queue_depth_unavailable", error=str(error))
         return web.Response(body=metrics.render(), headers={"Content-Type": metrics.content_type})
 
-    app.add_routes(
-        [
-            web.get("/healthz", healthz),
-            web.get("/readyz", readyz),
-            web.get("/metrics", metrics_view),
-            *routes,
-        ]
-    )
-    return app
+    def _refused(self, request: web.Request) -> web.Response | None:
+        """401 unless the request carries the key (when one is configured)."""
+        if self._metrics_key is None:
+            return None
+        given = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
+        if hmac.compare_digest(given.encode(), self._metrics_key.encode()):
+            return None
+        return web.json_response(
+            {"error": "send the metrics key as 'Authorization: Bearer <key>'"}, status=401
+        )
 
 
 async def _probe(check: Check) -> str:

@@ -27,11 +27,12 @@ from channels.webchat.store import WebChatCopies
 from core.calibration import Calibration
 from core.compose import Composer, OfflineComposer, Thresholds
 from core.consent import PrivacyNotice
-from core.conversation import ConversationCore, Greetings
+from core.conversation import ConversationCore
 from core.data_rights import DataRights
 from core.edge_index import EdgeIndex
 from core.embedding import LocalEmbedder, load_embedder
 from core.escalation import EscalationPolicy, HandoffNotices
+from core.greetings import Greetings
 from core.language import LanguageDetector
 from core.llm_compose import LlmComposer
 from core.memory import RedisMemory
@@ -116,6 +117,28 @@ class Services:
     async def _start(self) -> None:
         """Start embedded services where no URL is set, connect, migrate, load the model."""
         s = self.settings
+        self.storage = await self._open_storage()
+        if not self._load_model:
+            return
+        detector = await self._open_knowledge()
+        retention = timedelta(days=s.retention_days)
+        # Recent turns must not outlive the retention period; they expire on their own.
+        ttl = min(s.memory_ttl_seconds, int(retention.total_seconds()))
+        memory = RedisMemory(self.storage.redis, window=s.memory_turns, ttl_seconds=ttl)
+        summary_index = self._open_index(f"{s.qdrant_collection}_summaries")
+        self._stack.push_async_callback(summary_index.close)
+        self.summaries = VectorSummaries(summary_index, self.embedder)
+        await self.summaries.open()
+        self.rights = self.data_rights(memory, self.summaries)
+        self.core = self._conversation_core(memory, detector)
+        # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
+        await self.rights.finish_pending()
+        if await self.storage.store.list_documents():
+            await self.calibrate()
+
+    async def _open_storage(self) -> Storage:
+        """Start embedded PostgreSQL and Valkey where no URL is set; connect and migrate."""
+        s = self.settings
         s.data_dir.mkdir(parents=True, exist_ok=True)
         database_url = s.database_url.get_secret_value() if s.database_url else None
         redis_url = s.redis_url.get_secret_value() if s.redis_url else None
@@ -136,34 +159,35 @@ class Services:
         self._stack.push_async_callback(redis.aclose)
         index = self._open_index(s.qdrant_collection)
         self._stack.push_async_callback(index.close)
-        self.storage = Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
-        if not self._load_model:
-            return
+        return Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
+
+    async def _open_knowledge(self) -> LanguageDetector:
+        """Load the embedding model, open the knowledge index and the retriever over it."""
+        s = self.settings
         self.embedder = await asyncio.to_thread(
             load_embedder, s.embedding_model, quantize=s.embedding_int8
         )
         self._stack.callback(self.embedder.close)
         # Creates the collection, or embeds the knowledge again when the model changed.
-        self.ingestor = Ingestor(self.storage.store, index, self.embedder)
+        self.ingestor = Ingestor(self.storage.store, self.storage.index, self.embedder)
         await self.ingestor.open()
         detector = await asyncio.to_thread(LanguageDetector)
-        self.retriever = Retriever(self.embedder, index, detector=detector)
+        self.retriever = Retriever(self.embedder, self.storage.index, detector=detector)
         self._stack.push_async_callback(self.retriever.close)
-        retention = timedelta(days=s.retention_days)
-        # Recent turns must not outlive the retention period; they expire on their own.
-        ttl = min(s.memory_ttl_seconds, int(retention.total_seconds()))
-        memory = RedisMemory(redis, window=s.memory_turns, ttl_seconds=ttl)
-        summary_index = self._open_index(f"{s.qdrant_collection}_summaries")
-        self._stack.push_async_callback(summary_index.close)
-        self.summaries = VectorSummaries(summary_index, self.embedder)
-        await self.summaries.open()
-        self.rights = self.data_rights(memory, self.summaries)
+        return detector
+
+    def _conversation_core(
+        self, memory: RedisMemory, detector: LanguageDetector
+    ) -> ConversationCore:
+        """The conversation core, and the learned-knowledge loop its staff answers feed."""
+        s = self.settings
+        pool = self.storage.pool
         suggestions = PostgresSuggestions(pool)
         known = ConfidentAnswer(self.retriever, lambda: self.thresholds)
         # The shop's own address and WhatsApp number stay readable in suggested answers.
         public = [c for plug in plugs() for c in plug.own_contacts(s)]
         self.learned = LearnedKnowledge(suggestions, s.learned_faq, self.ingestor, self.calibrate)
-        self.core = ConversationCore(
+        return ConversationCore(
             self.storage.store,
             memory,
             self.retriever,
@@ -183,10 +207,6 @@ class Services:
             owner_replies=OwnerReplies(suggestions, self.learned, s.staff_senders, mail_sender(s)),
             ratings=PostgresRatings(pool, timedelta(minutes=s.rating_comment_minutes)),
         )
-        # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
-        await self.rights.finish_pending()
-        if await self.storage.store.list_documents():
-            await self.calibrate()
 
     @property
     def thresholds(self) -> Thresholds:

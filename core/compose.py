@@ -13,7 +13,7 @@ from core.language import Language
 from core.memory import Turn
 from core.messages import Choice
 from core.ranking import RankedEntry, Ranking
-from core.store import ContactProfile
+from core.store_records import ContactProfile
 
 MAX_PASSAGE_CHARS = 700
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")

@@ -3,78 +3,36 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import datetime
 from functools import partial
-from typing import Protocol
 
 import structlog
 
 from core import texts
-from core.compose import Composer, ComposeRequest, Composition
-from core.consent import ERASE_NO, ERASE_YES, PrivacyNotice, consent_answer, describe_data
-from core.data_rights import Confirmation, DataRights
+from core.answering import Answerer, Retrieval
+from core.compose import Composer, Composition
+from core.consent import ERASE_YES, PrivacyNotice
+from core.data_rights import DataRights
 from core.escalation import EscalationPolicy, HandoffNotices
-from core.glossary import english_glosses
-from core.intents import Intent, classify
+from core.greetings import Greetings
+from core.intents import Intent
 from core.language import Language, LanguageDetector, choose_language
 from core.learning import REPORT_THREAD, OwnerReplies, StaffAnswers
-from core.memory import Memory, Turn
-from core.messages import ChannelName, Choice, InboundMessage, Reply
-from core.question_parts import answer_parts, question_parts
-from core.ranking import Ranking
-from core.ratings import COMMENT_REASON, RatingStore, chosen_score, typed_score
+from core.memory import Claim, Memory, Turn
+from core.messages import ChannelName, InboundMessage, Reply
+from core.privacy_steps import PrivacySteps, data_request
+from core.ratings import RatingStore, chosen_score, typed_score
 from core.redaction import hide_ids
+from core.reply_notes import paragraphs, with_notes
 from core.storable import storable_message
-from core.store import ConversationStore, InboundRecord
+from core.store import ConversationStore
+from core.store_records import InboundRecord
 from core.summaries import SummaryStore
 from core.voice import Transcriber, transcribed
 
 log = structlog.get_logger(__name__)
-EN = Language.EN
 MAX_TEXT_CHARS = 4000
-
-
-class Retrieval(Protocol):
-    """Ranks knowledge entries for a question."""
-
-    async def retrieve(self, text: str) -> Ranking:
-        """Rank knowledge entries for one question."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class Greetings:
-    """Texts the bot writes itself, not taken from the knowledge base, in four languages."""
-
-    business_name: str
-
-    def greeting(self, name: str | None, returning: bool, language: Language = EN) -> str:
-        """Hello, with the name when known."""
-        return texts.greeting(self.business_name, name, returning, language)
-
-    def thanks(self, language: Language = EN) -> str:
-        """The reply to a thank-you."""
-        return texts.text("thanks", language)
-
-    def rephrase(self, language: Language = EN) -> str:
-        """The first time the knowledge base has no answer: ask again before calling a person."""
-        return texts.text("rephrase", language)
-
-    def held_note(self) -> str:
-        """Told to staff (in English) when their reply must wait for the customer."""
-        return (
-            "Your reply has not been sent yet: WhatsApp allows free-form messages only within "
-            "24 hours of the customer's last message. The customer was sent our approved "
-            "template inviting them to write back; your reply goes out as soon as they do."
-        )
-
-    def sorry(self, reason: str | None, language: Language = EN) -> str:
-        """What comes before the handoff notice, by why the conversation is handed over."""
-        if reason in ("complaint", "angry_tone"):
-            return texts.text("sorry.complaint", language)
-        if reason == "no_answer_twice":
-            return texts.text("sorry.no_answer_twice", language)
-        return ""
 
 
 class ConversationCore:
@@ -102,7 +60,7 @@ class ConversationCore:
         self._owner_replies = owner_replies
         self._rights = rights
         self._detector = detector
-        self._privacy = privacy
+        self._privacy_steps = PrivacySteps(store, privacy, rights)
         self._policy = policy or EscalationPolicy()
         self._notices = notices or HandoffNotices()
         self._store = store
@@ -119,111 +77,128 @@ class ConversationCore:
 
         With `voice`, a voice note is transcribed and its words stored and answered as its text.
         """
-        channel = message.channel.value
-        # Channels that skip the queue (the terminal chat) get the same cleaning as the others.
-        message = storable_message(message)
-        too_long = len(message.text.strip()) > MAX_TEXT_CHARS
-        message = hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS]))
+        message, too_long = _cleaned(message)
         if message.channel == ChannelName.STAFF:
             return await self._relay_staff_reply(message)
         claim_of = self._memory.claim(
-            channel, message.external_user_id, message.provider_message_id
+            message.channel.value, message.external_user_id, message.provider_message_id
         )
         async with claim_of as claim:
             if claim is None:
                 return None
-            # Inside the claim, so a message already handled is not transcribed again; before
-            # storing, so its words are kept in place of the audio.
-            message = await transcribed(message, voice, MAX_TEXT_CHARS)
-            record = await self._store.record_inbound(message)
+            message, record = await self._record(message, claim, voice)
             if record is None:
-                log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)
-                await claim.finish(0, [])
                 return None
             history = tuple(claim.history(record.conversation_id))
             picked = _numbered_choice(message, history)
-            data_request = _data_request(picked, history) if self._rights else None
-            if record.conversation_status == "human" and data_request is None:
-                # A person has this conversation: pass the message on to them, say nothing.
-                await self._store.record_forward(record, _forwarded_text(message))
-                await self._store.release_held(record)
-                await claim.finish(record.conversation_id, [Turn("customer", message.text)])
+            request = data_request(picked, history) if self._rights else None
+            if record.conversation_status == "human" and request is None:
+                await self._pass_to_staff(message, record, claim)
                 return None
             # Before numbered choices: a number just after "How did we do?" is its answer.
-            rating = await self._rating(message, record) if data_request is None else None
+            rating = await self._rating(message, record) if request is None else None
             message = picked
             language = await self._language(message, record)
-            if data_request == ERASE_YES:
+            if request == ERASE_YES:
                 # Everything about the customer goes, this message included: nothing to finish.
-                reply = await self._erase(message, record, language)
+                reply = await self._privacy_steps.erase(message, record, language)
                 await claim.finish(record.conversation_id, [])
                 return reply
-            if data_request is not None:
-                composition, confidence = await self._data_reply(
-                    data_request, message, record, language
-                )
-            elif rating is not None:
-                score, recorded = rating
-                reason = f"rating:{score}" if recorded else None
-                composition, confidence = (
-                    Composition(texts.text("rating.thanks", language), reason=reason),
-                    1.0,
-                )
-            elif (gate := await self._consent_gate(message, record, language)) is not None:
-                composition, confidence = gate, 1.0
-            else:
-                composition, confidence = await self._answer(message, record, history, language)
-                if (
-                    self._privacy is not None
-                    and record.profile.consent is None
-                    and message.channel != ChannelName.CLI
-                ):
-                    # Not required: the notice comes with the first answer, and going on agrees.
-                    notice = self._privacy.notice(language)
-                    composition = replace(composition, text=paragraphs(notice, composition.text))
-            if message.ids_masked:
-                warning = texts.text("nric_warning", language)
-                composition = replace(composition, text=paragraphs(warning, composition.text))
-            if too_long:
-                # Only the start was read; say so instead of pretending to answer it all.
-                limit = texts.text("too_long", language, limit=str(MAX_TEXT_CHARS))
-                composition = replace(composition, text=paragraphs(limit, composition.text))
-            if message.attachments_dropped:
-                kept = len(message.attachments)
-                note = texts.text(
-                    "email.attachments_dropped",
-                    language,
-                    count=str(kept + message.attachments_dropped),
-                    limit=str(kept),
-                    dropped=str(message.attachments_dropped),
-                )
-                composition = replace(composition, text=paragraphs(composition.text, note))
-            due_at = None
-            if composition.escalate:
-                timing = self._notices.timing(message.received_at, language)
-                due_at = timing.due_at
-                lead = self._greetings.sorry(composition.reason, language)
-                notice = " ".join(t for t in (lead, timing.notice) if t)
-                composition = replace(composition, text=paragraphs(composition.text, notice))
-            reply = Reply(
-                conversation_id=record.conversation_id,
-                text=composition.text,
-                escalate=composition.escalate,
-                reason=composition.reason,
-                choices=composition.choices,
-                source_entry_ids=composition.source_entry_ids,
+            composition, confidence = await self._composition(
+                message, record, history, language, request, rating
             )
-            address = message.reply_to or message.external_user_id
-            await self._store.record_reply(
-                record, reply, address, confidence, message.text[:500], due_at
-            )
+            composition = with_notes(composition, message, too_long, MAX_TEXT_CHARS, language)
+            reply = await self._reply(message, record, composition, confidence, language)
             turns = [Turn("customer", message.text), Turn("bot", reply.text, reply.choices)]
             await claim.finish(record.conversation_id, turns)
+        # Once per conversation, after the customer's lock is released.
+        await self._remember_closed(record)
+        return reply
+
+    async def _record(
+        self, message: InboundMessage, claim: Claim, voice: Transcriber | None
+    ) -> tuple[InboundMessage, InboundRecord | None]:
+        """The message as stored (a voice note as its words); no record for a duplicate."""
+        # Inside the claim, so a message already handled is not transcribed again; before
+        # storing, so its words are kept in place of the audio.
+        message = await transcribed(message, voice, MAX_TEXT_CHARS)
+        record = await self._store.record_inbound(message)
+        if record is None:
+            channel = message.channel.value
+            log.info("duplicate_dropped", channel=channel, id=message.provider_message_id)
+            await claim.finish(0, [])
+        return message, record
+
+    async def _pass_to_staff(
+        self, message: InboundMessage, record: InboundRecord, claim: Claim
+    ) -> None:
+        """A person has this conversation: pass the message on to them, say nothing."""
+        await self._store.record_forward(record, _forwarded_text(message))
+        await self._store.release_held(record)
+        await claim.finish(record.conversation_id, [Turn("customer", message.text)])
+
+    async def _composition(
+        self,
+        message: InboundMessage,
+        record: InboundRecord,
+        history: tuple[Turn, ...],
+        language: Language,
+        request: Intent | str | None,
+        rating: tuple[int, bool] | None,
+    ) -> tuple[Composition, float]:
+        """The reply's text and confidence, from the first step that takes the message."""
+        if request is not None:
+            return await self._privacy_steps.data_reply(request, message, record, language)
+        if rating is not None:
+            score, recorded = rating
+            reason = f"rating:{score}" if recorded else None
+            return Composition(texts.text("rating.thanks", language), reason=reason), 1.0
+        gate = await self._privacy_steps.consent_gate(message, record, language)
+        if gate is not None:
+            return gate, 1.0
+        # Built per message, so a composer swapped on the core is the one that answers.
+        answerer = Answerer(
+            self._retrieval, self._composer, self._policy, self._greetings, self._ratings
+        )
+        composition, confidence = await answerer.answer(message, record, history, language)
+        composition = self._privacy_steps.with_first_notice(composition, message, record, language)
+        return composition, confidence
+
+    async def _reply(
+        self,
+        message: InboundMessage,
+        record: InboundRecord,
+        composition: Composition,
+        confidence: float,
+        language: Language,
+    ) -> Reply:
+        """Add the handoff notice when handing over, and store the reply to be sent."""
+        due_at: datetime | None = None
+        if composition.escalate:
+            timing = self._notices.timing(message.received_at, language)
+            due_at = timing.due_at
+            lead = self._greetings.sorry(composition.reason, language)
+            notice = " ".join(t for t in (lead, timing.notice) if t)
+            composition = replace(composition, text=paragraphs(composition.text, notice))
+        reply = Reply(
+            conversation_id=record.conversation_id,
+            text=composition.text,
+            escalate=composition.escalate,
+            reason=composition.reason,
+            choices=composition.choices,
+            source_entry_ids=composition.source_entry_ids,
+        )
+        address = message.reply_to or message.external_user_id
+        await self._store.record_reply(
+            record, reply, address, confidence, message.text[:500], due_at
+        )
+        return reply
+
+    async def _remember_closed(self, record: InboundRecord) -> None:
+        """Keep the summary of the conversation this message closed, if it closed one."""
         if record.closed_conversation is not None and self._summaries is not None:
-            # Once per conversation, after the customer's lock is released.
             closed_id, summary = record.closed_conversation
             await self._summaries.remember(record.profile.contact_id, closed_id, summary)
-        return reply
 
     async def _relay_staff_reply(self, message: InboundMessage) -> Reply | None:
         """A staff member answered a handoff: queue their words to the customer."""
@@ -252,43 +227,6 @@ class ConversationCore:
                 log.exception("staff_answer_not_kept", conversation=relay.conversation_id)
         return Reply(conversation_id=relay.conversation_id, text=text)
 
-    async def _data_reply(
-        self,
-        request: Intent | str,
-        message: InboundMessage,
-        record: InboundRecord,
-        language: Language,
-    ) -> tuple[Composition, float]:
-        """What we hold about the customer, or the question before erasing it."""
-        assert self._rights is not None
-        if request is Intent.MY_DATA:
-            summary = await self._rights.summary(record.profile.contact_id, message.channel.value)
-            if summary is None:
-                return Composition(texts.text("privacy.erased", language)), 1.0
-            return Composition(describe_data(summary, language, self._rights.zone)), 1.0
-        if request is Intent.ERASE_DATA:
-            choices = (
-                Choice(texts.text("privacy.erase_yes", language), ERASE_YES),
-                Choice(texts.text("privacy.erase_no", language), ERASE_NO),
-            )
-            return Composition(texts.text("privacy.erase_confirm", language), choices=choices), 1.0
-        return Composition(texts.text("privacy.erase_cancelled", language)), 1.0
-
-    async def _erase(
-        self, message: InboundMessage, record: InboundRecord, language: Language
-    ) -> Reply:
-        """Erase the customer everywhere and queue the confirmation as the last word."""
-        assert self._rights is not None
-        text = texts.text("privacy.erased", language)
-        address = message.reply_to or message.external_user_id
-        await self._rights.erase(
-            record.profile.contact_id,
-            "customer",
-            message.channel.value,
-            Confirmation(record.message_id, address, text),
-        )
-        return Reply(conversation_id=record.conversation_id, text=text)
-
     async def _rating(
         self, message: InboundMessage, record: InboundRecord
     ) -> tuple[int, bool] | None:
@@ -312,27 +250,6 @@ class ConversationCore:
             return score, True
         return None
 
-    async def _consent_gate(
-        self, message: InboundMessage, record: InboundRecord, language: Language
-    ) -> Composition | None:
-        """Show the privacy notice once; with consent required, answer only after a yes."""
-        privacy, profile, channel = self._privacy, record.profile, message.channel.value
-        if privacy is None or profile.consent is True or message.channel == ChannelName.CLI:
-            return None  # the terminal chat is the owner trying the bot, not a customer
-        notice = privacy.notice(language)
-        if not privacy.required:
-            if profile.consent is None:
-                await self._store.record_consent(profile.contact_id, channel, True, notice)
-            return None
-        answer = consent_answer(message.text)
-        if answer is not None:
-            await self._store.record_consent(profile.contact_id, channel, answer, notice)
-            key = "consent.granted" if answer else "consent.declined"
-            return Composition(texts.text(key, language))
-        if profile.consent is False:
-            return Composition(texts.text("consent.declined", language))
-        return Composition(f"{notice}\n\n{texts.text('consent.ask', language)}")
-
     async def _language(self, message: InboundMessage, record: InboundRecord) -> Language:
         """The language to answer in: this message's, else the one remembered for the person."""
         detected = self._detector.detect(message.text) if self._detector else None
@@ -341,96 +258,13 @@ class ConversationCore:
             await self._store.remember_language(record.profile.contact_id, detected.value)
         return choose_language(detected, remembered)
 
-    def _keyword(self, text: str, language: Language) -> str | None:
-        """A configured keyword in the message, or in the English of its glossary words."""
-        return self._policy.keyword(text) or self._policy.keyword(_glossed(text, language))
 
-    async def _answer(
-        self,
-        message: InboundMessage,
-        record: InboundRecord,
-        history: tuple[Turn, ...],
-        language: Language,
-    ) -> tuple[Composition, float]:
-        """Small talk and requests for a person first; everything else from the knowledge base."""
-        if message.flooding:
-            return Composition(texts.text("rate_limited", language)), 1.0
-        if message.unreadable:
-            return Composition(texts.text("unreadable", language)), 1.0
-        intent = classify(message.text) if message.choice_entry_id is None else None
-        profile = record.profile
-        if intent is Intent.GREETING:
-            text = self._greetings.greeting(profile.display_name, profile.returning, language)
-            return Composition(text=text), 1.0
-        if intent is Intent.THANKS:
-            return Composition(text=self._greetings.thanks(language)), 1.0
-        if intent is Intent.HUMAN:
-            return Composition("", escalate=True, reason="asked_for_human"), 1.0
-        if not message.text:
-            return Composition(text=_text_only(message, language)), 1.0
-        picked = message.choice_entry_id is not None
-        urgent = None if picked else self._policy.urgent(message.text)
-        if urgent is not None:
-            return Composition("", escalate=True, reason=urgent), 1.0
-        keyword = None if picked else self._keyword(message.text, language)
-        ranking = await self._retrieval.retrieve(message.text)
-        ranking = _prefer_choice(ranking, message.choice_entry_id)
-        request = ComposeRequest(message.text, ranking, history, profile, language)
-        composition = await self._composer.compose(request)
-        parts = question_parts(message.text) if not picked else [message.text]
-        if len(parts) > 1:
-            both = await answer_parts(
-                parts, self._retrieval, self._composer, history, profile, language
-            )
-            composition = both or composition
-        if keyword is not None:
-            # The answer, when the knowledge base has one, comes before the handoff notice.
-            answered = composition.source_entry_ids and not composition.escalate
-            text = composition.text if answered else ""
-            return replace(composition, text=text, escalate=True, reason=keyword, choices=()), (
-                ranking.confidence
-            )
-        if composition.reason == "no_answer" and not picked and self._ratings is not None:
-            # Words the knowledge base cannot answer, just after a score, comment on it.
-            kept = await self._ratings.record_comment(
-                profile.contact_id, message.channel.value, message.text, message.received_at
-            )
-            if kept:
-                thanks = texts.text("rating.comment_thanks", language)
-                return Composition(thanks, reason=COMMENT_REASON), ranking.confidence
-        if composition.reason == "no_answer":
-            # Ask once more before calling a person; the second miss in a row hands over.
-            if record.misses_in_a_row == 0:
-                return Composition(
-                    self._greetings.rephrase(language), reason="no_answer"
-                ), ranking.confidence
-            return Composition("", escalate=True, reason="no_answer_twice"), ranking.confidence
-        return composition, ranking.confidence
-
-
-def _glossed(text: str, language: Language) -> str:
-    """The English glossary words of a message in another language (keywords are English)."""
-    return " ".join(english_glosses(text, language)) if language is not EN else ""
-
-
-def _data_request(message: InboundMessage, history: tuple[Turn, ...]) -> Intent | str | None:
-    """A request about the customer's own data, or their answer to "delete everything?"."""
-    if message.choice_entry_id in (ERASE_YES, ERASE_NO):
-        return message.choice_entry_id
-    last = history[-1] if history else None
-    if (
-        last is not None
-        and last.role == "bot"
-        and any(c.entry_id == ERASE_YES for c in last.choices)
-    ):
-        answer = consent_answer(message.text)
-        if answer is not None:
-            return ERASE_YES if answer else ERASE_NO
-    if message.choice_entry_id is None:
-        intent = classify(message.text)
-        if intent in (Intent.MY_DATA, Intent.ERASE_DATA):
-            return intent
-    return None
+def _cleaned(message: InboundMessage) -> tuple[InboundMessage, bool]:
+    """The message trimmed to what is read, IDs hidden; and whether it was cut short."""
+    # Channels that skip the queue (the terminal chat) get the same cleaning as the others.
+    message = storable_message(message)
+    too_long = len(message.text.strip()) > MAX_TEXT_CHARS
+    return hide_ids(replace(message, text=message.text.strip()[:MAX_TEXT_CHARS])), too_long
 
 
 _BACK_TO_BOT = re.compile(r"(?<!\w)#(resolve|resolved|bot)\b", re.IGNORECASE)
@@ -447,13 +281,6 @@ def _forwarded_text(message: InboundMessage) -> str:
     return f"{message.text}\n[sent: {kinds}]".strip() if kinds else message.text
 
 
-def _text_only(message: InboundMessage, language: Language) -> str:
-    """The polite reply to a message with nothing to read, naming what was sent."""
-    kinds = {a.kind for a in message.attachments}
-    what = next(iter(kinds)) if len(kinds) == 1 else "other"
-    return texts.text("text_only", language, things=texts.attachment_name(what, language))
-
-
 def _numbered_choice(message: InboundMessage, history: tuple[Turn, ...]) -> InboundMessage:
     """A bare number answering the bot's numbered options picks that option."""
     text = message.text.strip().rstrip(".")
@@ -465,19 +292,3 @@ def _numbered_choice(message: InboundMessage, history: tuple[Turn, ...]) -> Inbo
         return message
     picked = last.choices[number - 1]
     return replace(message, text=picked.label, choice_entry_id=picked.entry_id)
-
-
-def _prefer_choice(ranking: Ranking, entry_id: str | None) -> Ranking:
-    """A customer who picked a quick-reply option gets that entry, fully confident."""
-    if entry_id is None:
-        return ranking
-    chosen = [e for e in ranking.entries if e.entry_id == entry_id]
-    if not chosen:
-        return ranking
-    rest = tuple(e for e in ranking.entries if e.entry_id != entry_id)
-    return Ranking((chosen[0], *rest), confidence=1.0, language=ranking.language)
-
-
-def paragraphs(*parts: str) -> str:
-    """The non-empty parts of a reply, a blank line between them (none left dangling)."""
-    return "\n\n".join(part for part in parts if part)

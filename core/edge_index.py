@@ -13,9 +13,7 @@ from typing import TypeVar
 
 import qdrant_edge as qe
 
-from core.knowledge import Chunk
-from core.sparse import SparseVec
-from core.vector_index import (
+from core.index_points import (
     DENSE,
     MODEL_KEY,
     PAYLOAD_KEYWORDS,
@@ -29,9 +27,11 @@ from core.vector_index import (
     chunk_from_payload,
     chunk_payload,
     dense_list,
-    model_to_record,
     point_id,
 )
+from core.knowledge import Chunk
+from core.sparse import SparseVec
+from core.vector_index import model_to_record
 
 _T = TypeVar("_T")
 _CONFIG_FILE = "edge_config.json"

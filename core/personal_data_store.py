@@ -11,6 +11,40 @@ import asyncpg
 
 from core.data_rights import Confirmation, DataSummary, Identity, Person, RetentionResult
 
+_EXPORT_CONTACT = (
+    "SELECT id, display_name, language, created_at, updated_at FROM contacts WHERE id = $1"
+)
+_EXPORT_ROWS = {
+    "channel_identities": (
+        "SELECT channel, external_id, created_at FROM channel_identities"
+        " WHERE contact_id = $1 ORDER BY id"
+    ),
+    "conversations": (
+        "SELECT id, channel, status, started_at, last_message_at, closed_at, summary"
+        " FROM conversations WHERE contact_id = $1 ORDER BY id"
+    ),
+    "messages": (
+        "SELECT m.conversation_id, m.direction, m.channel, m.body, m.created_at,"
+        " m.delivery_status FROM messages m JOIN conversations c"
+        " ON c.id = m.conversation_id WHERE c.contact_id = $1 ORDER BY m.id"
+    ),
+    "handoffs": (
+        "SELECT e.conversation_id, e.trigger, e.status, e.created_at, e.sent_at,"
+        " e.answered_at FROM escalations e JOIN conversations c"
+        " ON c.id = e.conversation_id WHERE c.contact_id = $1 ORDER BY e.id"
+    ),
+    "ratings": (
+        "SELECT conversation_id, channel, asked_at, score, rated_at, comment,"
+        " commented_at FROM ratings WHERE contact_id = $1"
+        " AND (asked_at IS NOT NULL OR score IS NOT NULL) ORDER BY id"
+    ),
+    "consent_records": (
+        "SELECT channel, granted, notice_text, recorded_at FROM consent_records"
+        " WHERE contact_id = $1 ORDER BY id"
+    ),
+}
+"""What an export reads about one contact, section by section, in one read-only transaction."""
+
 
 class PostgresPersonalData:
     """PersonalDataStore on the bot's tables (functions in migrations/008_data_rights.sql)."""
@@ -86,67 +120,18 @@ class PostgresPersonalData:
     async def export(self, contact_id: int) -> dict[str, Any]:
         """Everything stored about a contact, as JSON-ready data."""
         async with self._pool.acquire() as conn, conn.transaction(readonly=True):
-            contact = await conn.fetchrow(
-                "SELECT id, display_name, language, created_at, updated_at FROM contacts"
-                " WHERE id = $1",
-                contact_id,
-            )
+            contact = await conn.fetchrow(_EXPORT_CONTACT, contact_id)
             if contact is None:
                 return {}
-            identities = await conn.fetch(
-                "SELECT channel, external_id, created_at FROM channel_identities"
-                " WHERE contact_id = $1 ORDER BY id",
-                contact_id,
-            )
-            conversations = await conn.fetch(
-                "SELECT id, channel, status, started_at, last_message_at, closed_at, summary"
-                " FROM conversations WHERE contact_id = $1 ORDER BY id",
-                contact_id,
-            )
-            messages = await conn.fetch(
-                "SELECT m.conversation_id, m.direction, m.channel, m.body, m.created_at,"
-                " m.delivery_status FROM messages m JOIN conversations c"
-                " ON c.id = m.conversation_id WHERE c.contact_id = $1 ORDER BY m.id",
-                contact_id,
-            )
-            handoffs = await conn.fetch(
-                "SELECT e.conversation_id, e.trigger, e.status, e.created_at, e.sent_at,"
-                " e.answered_at FROM escalations e JOIN conversations c"
-                " ON c.id = e.conversation_id WHERE c.contact_id = $1 ORDER BY e.id",
-                contact_id,
-            )
-            ratings = await conn.fetch(
-                "SELECT conversation_id, channel, asked_at, score, rated_at, comment,"
-                " commented_at FROM ratings WHERE contact_id = $1"
-                " AND (asked_at IS NOT NULL OR score IS NOT NULL) ORDER BY id",
-                contact_id,
-            )
-            consents = await conn.fetch(
-                "SELECT channel, granted, notice_text, recorded_at FROM consent_records"
-                " WHERE contact_id = $1 ORDER BY id",
-                contact_id,
-            )
+            rows = {name: await conn.fetch(sql, contact_id) for name, sql in _EXPORT_ROWS.items()}
         return {
             "contact": _plain(contact),
-            "channel_identities": [_plain(r) for r in identities],
-            "conversations": [
-                {
-                    **_plain(c),
-                    "messages": [
-                        _plain(m, drop="conversation_id")
-                        for m in messages
-                        if m["conversation_id"] == c["id"]
-                    ],
-                    "handoffs": [
-                        _plain(h, drop="conversation_id")
-                        for h in handoffs
-                        if h["conversation_id"] == c["id"]
-                    ],
-                }
-                for c in conversations
-            ],
-            "consent_records": [_plain(r) for r in consents],
-            "ratings": [_plain(r) for r in ratings],
+            "channel_identities": [_plain(r) for r in rows["channel_identities"]],
+            "conversations": _conversations(
+                rows["conversations"], rows["messages"], rows["handoffs"]
+            ),
+            "consent_records": [_plain(r) for r in rows["consent_records"]],
+            "ratings": [_plain(r) for r in rows["ratings"]],
         }
 
     async def erase(
@@ -227,3 +212,27 @@ def _plain(row: asyncpg.Record, drop: str | None = None) -> dict[str, Any]:
         for key, value in row.items()
         if key != drop
     }
+
+
+def _conversations(
+    conversations: Sequence[asyncpg.Record],
+    messages: Sequence[asyncpg.Record],
+    handoffs: Sequence[asyncpg.Record],
+) -> list[dict[str, Any]]:
+    """Each conversation with its own messages and handoffs inside it."""
+    return [
+        {
+            **_plain(c),
+            "messages": [
+                _plain(m, drop="conversation_id")
+                for m in messages
+                if m["conversation_id"] == c["id"]
+            ],
+            "handoffs": [
+                _plain(h, drop="conversation_id")
+                for h in handoffs
+                if h["conversation_id"] == c["id"]
+            ],
+        }
+        for c in conversations
+    ]

@@ -14,7 +14,7 @@ from core.compose import Composer, ComposeRequest, Composition
 from core.language import Language
 from core.memory import Turn
 from core.ranking import Ranking
-from core.store import ContactProfile
+from core.store_records import ContactProfile
 
 MAX_PARTS: Final = 3
 _QUESTION_END: Final = re.compile(r"(?<=[?？])\s*")

@@ -11,8 +11,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from core.index_points import Hit
 from core.knowledge import Chunk, ChunkKind
-from core.vector_index import Hit
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,12 +11,13 @@ from dataclasses import dataclass, replace
 from core.day_check import check_days
 from core.dual_embedding import Scale, WeightedEmbedder
 from core.embedding import Embedder, Vectors
+from core.index_points import Hit, IndexQuery, SearchResult
 from core.knowledge import Chunk
 from core.language import Language, LanguageDetector
 from core.ranking import Ranking, RankingParams, rank_entries
 from core.search_question import SearchQuestion, search_question
 from core.sparse import query_vector
-from core.vector_index import Hit, IndexQuery, SearchResult, VectorIndex
+from core.vector_index import VectorIndex
 
 Vector = Vectors  # one row of an embedding matrix
 CROSS_LINGUAL_RANKING = RankingParams(sparse_weight=0.2, confidence_sparse_weight=0.05)

@@ -10,8 +10,8 @@ from typing import Final, Protocol
 import numpy as np
 import structlog
 
+from core.answering import Retrieval
 from core.compose import Thresholds
-from core.conversation import Retrieval
 from core.intents import classify
 from core.knowledge_masking import mask_personal
 

@@ -7,9 +7,10 @@ from typing import Protocol
 import structlog
 
 from core.embedding import Embedder
+from core.index_points import EmbeddingModelChanged, IndexedChunk, IndexQuery
 from core.knowledge import Chunk, ChunkKind
 from core.sparse import document_vector, query_vector
-from core.vector_index import EmbeddingModelChanged, IndexedChunk, IndexQuery, VectorIndex
+from core.vector_index import VectorIndex
 
 log = structlog.get_logger(__name__)
 

@@ -1,70 +1,42 @@
-"""The vector index the core searches (a Protocol), its data types and the qdrant-client backend."""
+"""The vector index the core searches (a Protocol) and its qdrant-client backend."""
 
 from __future__ import annotations
 
 import asyncio
 import functools
-import json
 import threading
-import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Protocol, TypeVar
 
-import numpy as np
-import numpy.typing as npt
 import structlog
 from qdrant_client import QdrantClient
 from qdrant_client import models as qm
 
-from core.knowledge import Chunk, ChunkKind
-from core.sparse import SparseVec
+from core.index_points import (
+    DENSE,
+    MODEL_KEY,
+    PAYLOAD_KEYWORDS,
+    SPARSE,
+    EmbeddingModelChanged,
+    Hit,
+    IndexedChunk,
+    IndexInUseError,
+    IndexQuery,
+    SearchResult,
+    VectorIndexError,
+    chunk_from_payload,
+    chunk_payload,
+    dense_list,
+    point_id,
+)
+from core.qdrant_filters import match_filter, query_filter
 
-DENSE = "dense"
-SPARSE = "sparse"
-PAYLOAD_KEYWORDS = ("document", "kind")
-"""Payload fields with a keyword index: deletion filters on document, searches on kind."""
-
-MODEL_KEY = "embedding_model"
-"""Collection metadata key naming the embedding model whose vectors the collection holds."""
 LEGACY_MODEL = "all-MiniLM-L6-v2"
 """Collections made before the model was recorded were built with the only bundled model."""
 
 log = structlog.get_logger(__name__)
-_ID_NAMESPACE = uuid.UUID("5b0e7c84-3f8e-4c6a-9d2b-6f1e0a7d4c19")
 _T = TypeVar("_T")
-
-DenseVector = Sequence[float] | npt.NDArray[np.floating[Any]]
-
-
-class VectorIndexError(Exception):
-    """The index cannot serve the request (wrong dimension, not created yet, closed)."""
-
-
-class IndexInUseError(VectorIndexError):
-    """Another process has this embedded index open.
-
-    Embedded Qdrant (Edge, or qdrant-client local mode) locks its folder: one process at a time.
-    """
-
-    def __init__(self, path: str) -> None:
-        super().__init__(f"the embedded vector index in {path} is in use by another bot process")
-        self.path = path
-
-
-class EmbeddingModelChanged(VectorIndexError):
-    """The collection holds vectors of another embedding model than the configured one."""
-
-    def __init__(self, collection: str, found: str, expected: str, remedy: str = "") -> None:
-        message = (
-            f"the vector collection {collection!r} was built with the embedding model {found}, "
-            f"but EMBEDDING_MODEL is {expected}"
-        )
-        super().__init__(f"{message} {remedy}".rstrip())
-        self.collection = collection
-        self.found = found
-        self.expected = expected
 
 
 def model_to_record(
@@ -81,43 +53,6 @@ def model_to_record(
     if found is not None and found != model:
         raise EmbeddingModelChanged(collection, found, model)
     return model
-
-
-@dataclass(frozen=True, slots=True)
-class IndexedChunk:
-    """A chunk with its dense embedding and its BM25 document vector, ready to upsert."""
-
-    chunk: Chunk
-    dense: DenseVector
-    sparse: SparseVec
-
-
-@dataclass(frozen=True, slots=True)
-class IndexQuery:
-    """One question: its dense embedding, its BM25 query vector and an optional kind filter."""
-
-    dense: DenseVector
-    sparse: SparseVec
-    kinds: tuple[ChunkKind, ...] = ()
-    """Only chunks of these kinds; empty means all kinds."""
-    document: str | None = None
-    """Only chunks of this document; None means every document."""
-
-
-@dataclass(frozen=True, slots=True)
-class Hit:
-    """A chunk found by one search and that search's score."""
-
-    chunk: Chunk
-    score: float
-
-
-@dataclass(frozen=True, slots=True)
-class SearchResult:
-    """Dense and sparse hits for one query, best first and not fused (the caller fuses)."""
-
-    dense_hits: list[Hit] = field(default_factory=list)
-    sparse_hits: list[Hit] = field(default_factory=list)
 
 
 class VectorIndex(Protocol):
@@ -154,59 +89,6 @@ class VectorIndex(Protocol):
     async def close(self) -> None:
         """Release files, connections and threads."""
         ...
-
-
-def point_id(chunk: Chunk) -> str:
-    """Stable, content-addressed point id: uuid5 of the whole chunk.
-
-    Changed text gives a new id, so a chunk cached by id can never be stale.
-    """
-    key = json.dumps(
-        [
-            chunk.document,
-            chunk.entry_id,
-            chunk.position,
-            chunk.kind.value,
-            chunk.title,
-            chunk.text,
-            chunk.answer,
-        ]
-    )
-    return str(uuid.uuid5(_ID_NAMESPACE, key))
-
-
-def chunk_payload(chunk: Chunk) -> dict[str, Any]:
-    """The payload stored with a chunk's point (everything needed to rebuild the chunk)."""
-    return {
-        "document": chunk.document,
-        "entry_id": chunk.entry_id,
-        "title": chunk.title,
-        "text": chunk.text,
-        "answer": chunk.answer,
-        "kind": chunk.kind.value,
-        "position": chunk.position,
-    }
-
-
-def chunk_from_payload(payload: Mapping[str, Any] | None) -> Chunk:
-    """Rebuild a chunk from its stored payload."""
-    if payload is None:
-        raise VectorIndexError("point has no payload")
-    return Chunk(
-        document=str(payload["document"]),
-        entry_id=str(payload["entry_id"]),
-        title=str(payload["title"]),
-        text=str(payload["text"]),
-        answer=str(payload["answer"]),
-        kind=ChunkKind(payload["kind"]),
-        position=int(payload["position"]),
-    )
-
-
-def dense_list(vector: DenseVector) -> list[float]:
-    """A dense vector as a list of Python floats."""
-    values: list[float] = np.asarray(vector, dtype=np.float32).ravel().tolist()
-    return values
 
 
 class QdrantClientIndex:
@@ -338,7 +220,7 @@ class QdrantClientIndex:
 
     async def delete_document(self, document: str) -> None:
         """Remove every chunk whose payload document equals document."""
-        selector = qm.FilterSelector(filter=_match("document", document))
+        selector = qm.FilterSelector(filter=match_filter("document", document))
         await self._run(lambda c: c.delete(self._collection, points_selector=selector, wait=True))
 
     async def search_batch(self, queries: Sequence[IndexQuery], limit: int) -> list[SearchResult]:
@@ -346,7 +228,7 @@ class QdrantClientIndex:
         requests: list[qm.QueryRequest] = []
         slots: list[tuple[int, bool]] = []  # (query number, is_sparse) of each request
         for number, query in enumerate(queries):
-            kind_filter = _query_filter(query)
+            kind_filter = query_filter(query)
             requests.append(
                 qm.QueryRequest(
                     query=dense_list(query.dense),
@@ -383,7 +265,7 @@ class QdrantClientIndex:
 
     async def count(self, document: str | None = None) -> int:
         """Exact number of points in the collection, or of one document's."""
-        where = None if document is None else _match("document", document)
+        where = None if document is None else match_filter("document", document)
         return await self._run(
             lambda c: c.count(self._collection, count_filter=where, exact=True).count
         )
@@ -415,21 +297,3 @@ def _open_local(path: str) -> QdrantClient:
 def _upsert_sync(collection: str, points: list[qm.PointStruct], client: QdrantClient) -> None:
     """Upsert one batch and wait until it is searchable."""
     client.upsert(collection, points=points, wait=True)
-
-
-def _match(key: str, value: str) -> qm.Filter:
-    """Filter: payload key equals value."""
-    return qm.Filter(must=[qm.FieldCondition(key=key, match=qm.MatchValue(value=value))])
-
-
-def _query_filter(query: IndexQuery) -> qm.Filter | None:
-    """Filter on chunk kind and document, or None for everything."""
-    conditions: list[qm.Condition] = []
-    if query.kinds:
-        kinds = [k.value for k in query.kinds]
-        conditions.append(qm.FieldCondition(key="kind", match=qm.MatchAny(any=kinds)))
-    if query.document is not None:
-        conditions.append(
-            qm.FieldCondition(key="document", match=qm.MatchValue(value=query.document))
-        )
-    return qm.Filter(must=conditions) if conditions else None

@@ -13,10 +13,12 @@ import structlog
 
 from core.dual_embedding import WeightedEmbedder
 from core.embedding import Embedder, Vectors
+from core.index_points import EmbeddingModelChanged, IndexedChunk
 from core.knowledge import Chunk, ChunkKind, Document
 from core.sparse import document_vector
-from core.store import KnowledgeCatalog, KnowledgeDocumentRow
-from core.vector_index import EmbeddingModelChanged, IndexedChunk, VectorIndex
+from core.store import KnowledgeCatalog
+from core.store_records import KnowledgeDocumentRow
+from core.vector_index import VectorIndex
 from knowledge_base.loaders import SUPPORTED_SUFFIXES, DocumentError, load_document
 
 log = structlog.get_logger(__name__)

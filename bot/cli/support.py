@@ -12,7 +12,7 @@ import typer
 from bot.config import ConfigError, Settings, load_settings
 from bot.logs import configure_logging
 from channels.plug import StartupError
-from core.vector_index import IndexInUseError
+from core.index_points import IndexInUseError
 
 T = TypeVar("T")
 log = structlog.get_logger(__name__)

@@ -53,64 +53,84 @@ class Ingress:
     async def accept(self, channel: ChannelName, parsed: Parsed) -> str:
         """Queue a message, apply a delivery report, or record why an event is ignored."""
         if isinstance(parsed, InboundMessage):
-            # Before the queue, once for every channel: nothing downstream sees the number, and
-            # nothing downstream meets a character PostgreSQL or Redis refuses.
-            parsed = hide_ids(storable_message(parsed))
-            if self._flood is None:
-                entry_id: str | None = await self._queue.enqueue(parsed)
-            else:
-                entry_id = await self._queue.enqueue_within(parsed, self._flood.limit_for(parsed))
-            if entry_id is None:
-                self._ignore(channel, Ignored("flood", parsed.external_user_id))
-                return "ignored"
-            self._metrics.received.labels(channel.value).inc()
-            log.info(
-                "message_queued",
-                cid=parsed.correlation_id,
-                channel=channel.value,
-                id=parsed.provider_message_id,
-                entry=entry_id,
-                attachments=len(parsed.attachments),
-            )
-            return "queued"
+            return await self._enqueue(channel, parsed)
         if isinstance(parsed, DeliveryStatus):
-            changed = await self._outbox.record_status(
-                channel.value,
-                parsed.provider_message_id,
-                parsed.status,
-                parsed.error_code,
-                parsed.error_message,
-            )
-            self._metrics.status_updates.labels(channel.value, parsed.status).inc()
-            level = log.warning if parsed.error_code else log.info
-            level(
-                "delivery_status",
-                channel=channel.value,
-                id=parsed.provider_message_id,
-                status=parsed.status,
-                error_code=parsed.error_code,
-                applied=changed,
-            )
-            return "status"
+            return await self._apply_status(channel, parsed)
         if isinstance(parsed, ProviderAlert):
-            self._metrics.provider_alerts.labels(channel.value, parsed.level).inc()
-            log.warning(
-                "provider_alert",
-                channel=channel.value,
-                level=parsed.level,
-                code=parsed.code,
-                message=parsed.message,
-            )
-            return "alert"
+            return self._alert(channel, parsed)
         if isinstance(parsed, Unreadable):
-            await self._queue.set_aside(parsed.raw, f"unreadable {parsed.kind}: {parsed.reason}")
-            self._metrics.ignored.labels(channel.value, "unreadable").inc()
-            log.warning(
-                "update_unreadable", channel=channel.value, kind=parsed.kind, reason=parsed.reason
-            )
-            return "set_aside"
+            return await self._set_aside(channel, parsed)
         self._ignore(channel, parsed)
         return "ignored"
+
+    async def _enqueue(self, channel: ChannelName, message: InboundMessage) -> str:
+        """Queue a customer's message, unless its sender is flooding us."""
+        # Before the queue, once for every channel: nothing downstream sees the number, and
+        # nothing downstream meets a character PostgreSQL or Redis refuses.
+        message = hide_ids(storable_message(message))
+        if self._flood is None:
+            entry_id: str | None = await self._queue.enqueue(message)
+        else:
+            entry_id = await self._queue.enqueue_within(message, self._flood.limit_for(message))
+        if entry_id is None:
+            self._ignore(channel, Ignored("flood", message.external_user_id))
+            return "ignored"
+        self._metrics.received.labels(channel.value).inc()
+        log.info(
+            "message_queued",
+            cid=message.correlation_id,
+            channel=channel.value,
+            id=message.provider_message_id,
+            entry=entry_id,
+            attachments=len(message.attachments),
+        )
+        return "queued"
+
+    async def _apply_status(self, channel: ChannelName, status: DeliveryStatus) -> str:
+        """Record a delivery report against the message it is about."""
+        changed = await self._outbox.record_status(
+            channel.value,
+            status.provider_message_id,
+            status.status,
+            status.error_code,
+            status.error_message,
+        )
+        self._metrics.status_updates.labels(channel.value, status.status).inc()
+        level = log.warning if status.error_code else log.info
+        level(
+            "delivery_status",
+            channel=channel.value,
+            id=status.provider_message_id,
+            status=status.status,
+            error_code=status.error_code,
+            applied=changed,
+        )
+        return "status"
+
+    def _alert(self, channel: ChannelName, alert: ProviderAlert) -> str:
+        """Count and log a provider telling us something went wrong on its side."""
+        self._metrics.provider_alerts.labels(channel.value, alert.level).inc()
+        log.warning(
+            "provider_alert",
+            channel=channel.value,
+            level=alert.level,
+            code=alert.code,
+            message=alert.message,
+        )
+        return "alert"
+
+    async def _set_aside(self, channel: ChannelName, unreadable: Unreadable) -> str:
+        """Keep an event we could not read as a dead letter, for a person to look at."""
+        reason = f"unreadable {unreadable.kind}: {unreadable.reason}"
+        await self._queue.set_aside(unreadable.raw, reason)
+        self._metrics.ignored.labels(channel.value, "unreadable").inc()
+        log.warning(
+            "update_unreadable",
+            channel=channel.value,
+            kind=unreadable.kind,
+            reason=unreadable.reason,
+        )
+        return "set_aside"
 
     def _ignore(self, channel: ChannelName, ignored: Ignored) -> None:
         """Count and log an event we deliberately do not answer."""

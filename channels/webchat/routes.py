@@ -6,17 +6,12 @@ parse (400) -> hand to ingress -> answer. Nothing here decides what to reply.
 
 from __future__ import annotations
 
-import html
-import ipaddress
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from string import Template
 from urllib.parse import urlsplit
 
 import structlog
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSMsgType, web
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -25,7 +20,19 @@ from channels.plug import Intake
 from channels.webchat import NAME
 from channels.webchat import events as webchat
 from channels.webchat.events import MAX_FRAME_BYTES, Event, VisitorTokens, origin_allowed
+from channels.webchat.http import (
+    CLOSE_BAD_HELLO,
+    CLOSE_BAD_TOKEN,
+    CLOSE_TOO_MANY,
+    client_address,
+    close_unavailable,
+    json_body,
+    loads,
+    read_hello,
+    refused_origin,
+)
 from channels.webchat.live import LiveHub
+from channels.webchat.pages import WIDGET_FILES, WebChatPages
 from channels.webchat.store import WebChatStore
 from core.outages import OUTAGES
 
@@ -35,24 +42,11 @@ SOCKET_PATH = "/webchat/socket"
 SESSION_PATH = "/webchat/session"
 HISTORY_PATH = "/webchat/history"
 MESSAGES_PATH = "/webchat/messages"
-STATIC = Path(__file__).parent / "static"
-HELLO_TIMEOUT_SECONDS = 10.0
 CHANNEL = NAME
-# Close codes the widget understands: forget the token and start again, or wait.
-CLOSE_BAD_TOKEN = 4401
-CLOSE_TOO_MANY = 4429
-CLOSE_BAD_HELLO = 4400
-_FILES = {
-    "/webchat/widget.js": ("webchat.js", "text/javascript"),
-    "/webchat/widget.css": ("webchat.css", "text/css"),
-    "/webchat/try.css": ("try.css", "text/css"),
-}
 _DOWN: tuple[type[BaseException], ...] = (RedisError, *OUTAGES)
 """Redis or PostgreSQL not answering: the browser is told to come back shortly."""
-_TRY_CSP = (
-    "default-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; "
-    "form-action 'none'; frame-ancestors 'self'"
-)
+_STATUS_OF_ANSWER = {"accepted": 202, "bad_message": 400, "rate_limited": 429}
+"""HTTP status for a posted message, by the answer's code (or type); anything else is 503."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,74 +71,106 @@ def webchat_routes(
     hub: LiveHub,
 ) -> list[web.RouteDef]:
     """The /try page, the widget's files, its socket and its HTTP fallback."""
-    files = {path: ((STATIC / name).read_bytes(), kind) for path, (name, kind) in _FILES.items()}
-    page = Template((STATIC / "try.html").read_text(encoding="utf-8"))
+    return WebChatRoutes(config, ingress, redis, store, hub).routes()
 
-    def cors(request: web.Request) -> dict[str, str] | None:
+
+class WebChatRoutes:
+    """The web chat's handlers, sharing the checks every request goes through."""
+
+    def __init__(
+        self,
+        config: WebChatConfig,
+        ingress: Intake,
+        redis: Redis,
+        store: WebChatStore,
+        hub: LiveHub,
+    ) -> None:
+        self.config = config
+        self.ingress = ingress
+        self.redis = redis
+        self.store = store
+        self.hub = hub
+        self.pages = WebChatPages(config.business_name, config.public_base_url)
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every web chat route, with CORS preflight for the ones other sites call."""
+        return [
+            web.get(TRY_PATH, self.pages.try_page),
+            *(web.get(path, self.pages.static) for path in WIDGET_FILES),
+            web.get(SOCKET_PATH, self.socket),
+            web.post(SESSION_PATH, self.session),
+            web.get(HISTORY_PATH, self.history),
+            web.post(MESSAGES_PATH, self.messages),
+            *(
+                web.options(path, self.preflight)
+                for path in (SESSION_PATH, HISTORY_PATH, MESSAGES_PATH)
+            ),
+        ]
+
+    def _cors(self, request: web.Request) -> dict[str, str] | None:
         """Headers letting an allowed page read the answer; None for a page not allowed."""
         origin = request.headers.get("Origin")
         own = {request.host}
-        if config.public_base_url:
-            own.add(urlsplit(config.public_base_url).netloc)
-        if not origin_allowed(origin, config.allowed_origins, own):
-            ingress.reject(CHANNEL, "bad_origin")
+        if self.config.public_base_url:
+            own.add(urlsplit(self.config.public_base_url).netloc)
+        if not origin_allowed(origin, self.config.allowed_origins, own):
+            self.ingress.reject(CHANNEL, "bad_origin")
             return None
         if origin is None:
             return {}
         return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
 
-    def refused_origin() -> web.Response:
-        return web.json_response(
-            {"error": "this site is not allowed to use the chat (WEBCHAT_ALLOWED_ORIGINS)"},
-            status=403,
-        )
-
-    def visitor_of(request: web.Request) -> str | None:
+    def _visitor_of_header(self, request: web.Request) -> str | None:
+        """The visitor the bearer token names; None (and counted) for a bad token."""
         token = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
-        visitor = config.tokens.visitor_of(token)
+        return self._visitor_of(token)
+
+    def _visitor_of(self, token: str) -> str | None:
+        """The visitor a token names; None (and counted) for a bad token."""
+        visitor = self.config.tokens.visitor_of(token)
         if visitor is None:
-            ingress.reject(CHANNEL, "bad_token")
+            self.ingress.reject(CHANNEL, "bad_token")
         return visitor
 
-    async def new_visitor(request: web.Request) -> tuple[str, str] | None:
+    async def _new_visitor(self, request: web.Request) -> tuple[str, str] | None:
         """A new visitor and token, unless this address made too many just now."""
         key = f"webchat:new:{client_address(request)}"
-        async with redis.pipeline(transaction=True) as pipe:
+        async with self.redis.pipeline(transaction=True) as pipe:
             pipe.set(key, 0, ex=60, nx=True)  # a fixed one-minute window from the first
             pipe.incr(key)
             _, count = await pipe.execute()
-        if int(count) > config.new_visitors_per_minute:
-            ingress.reject(CHANNEL, "too_many_visitors")
+        if int(count) > self.config.new_visitors_per_minute:
+            self.ingress.reject(CHANNEL, "too_many_visitors")
             return None
-        return config.tokens.new_visitor()
+        return self.config.tokens.new_visitor()
 
-    async def ready(visitor: str, token: str) -> Event:
+    async def _ready(self, visitor: str, token: str) -> Event:
         """History and what the widget shows around it."""
-        history = await store.history(visitor)
+        history = await self.store.history(visitor)
         known = {(e["from"], e["id"]) for e in history}
         # Replies announced a moment ago may not be marked sent in PostgreSQL yet.
-        recent = await webchat.recent_events(redis, visitor)
+        recent = await webchat.recent_events(self.redis, visitor)
         history += [e for e in recent if (e.get("from"), e.get("id")) not in known]
         return {
             "type": "ready",
             "token": token,
             "history": history,
-            "business": config.business_name,
-            "privacy_url": config.privacy_url,
-            "consent_text": config.consent_text,
+            "business": self.config.business_name,
+            "privacy_url": self.config.privacy_url,
+            "consent_text": self.config.consent_text,
         }
 
-    async def receive(visitor: str, data: object) -> Event:
+    async def _receive(self, visitor: str, data: object) -> Event:
         """Queue one message from a browser; the frame that answers it."""
         client_id = data.get("id") if isinstance(data, dict) else None
         try:
             message = webchat.parse_message(visitor, data, datetime.now(UTC))
         except PayloadError as error:
-            ingress.reject(CHANNEL, "bad_payload")
+            self.ingress.reject(CHANNEL, "bad_payload")
             return {"type": "error", "id": client_id, "code": "bad_message", "detail": str(error)}
         try:
-            await webchat.echo_customer(redis, message)
-            outcome = await ingress.accept(CHANNEL, message)
+            await webchat.echo_customer(self.redis, message)
+            outcome = await self.ingress.accept(CHANNEL, message)
         except (RedisError, OSError) as error:
             log.error("ingress_unavailable", channel=CHANNEL.value, error=str(error))
             return {"type": "error", "id": client_id, "code": "unavailable"}
@@ -152,21 +178,9 @@ def webchat_routes(
             return {"type": "error", "id": client_id, "code": "rate_limited"}
         return {"type": "accepted", "id": client_id}
 
-    async def try_page(request: web.Request) -> web.Response:
-        base = (config.public_base_url or f"{request.scheme}://{request.host}").rstrip("/")
-        body = page.substitute(
-            business=html.escape(config.business_name), base=html.escape(base, quote=True)
-        )
-        headers = {"Content-Security-Policy": _TRY_CSP, "X-Content-Type-Options": "nosniff"}
-        return web.Response(text=body, content_type="text/html", headers=headers)
-
-    async def static(request: web.Request) -> web.Response:
-        body, kind = files[request.path]
-        headers = {"Cache-Control": "public, max-age=300", "X-Content-Type-Options": "nosniff"}
-        return web.Response(body=body, content_type=kind, charset="utf-8", headers=headers)
-
-    async def preflight(request: web.Request) -> web.Response:
-        headers = cors(request)
+    async def preflight(self, request: web.Request) -> web.Response:
+        """CORS preflight for the HTTP fallback."""
+        headers = self._cors(request)
         if headers is None:
             return refused_origin()
         headers |= {
@@ -176,159 +190,108 @@ def webchat_routes(
         }
         return web.Response(status=204, headers=headers)
 
-    async def session(request: web.Request) -> web.Response:
-        headers = cors(request)
+    async def session(self, request: web.Request) -> web.Response:
+        """Resume a visitor by token, or start a new one: the history and widget settings."""
+        headers = self._cors(request)
         if headers is None:
             return refused_origin()
-        data = await _json_body(request)
+        data = await json_body(request)
         token = data.get("token") if isinstance(data, dict) else None
         try:
             if token:
-                visitor = config.tokens.visitor_of(token)
+                visitor = self._visitor_of(token)
                 if visitor is None:
-                    ingress.reject(CHANNEL, "bad_token")
                     return web.json_response({"error": "bad_token"}, status=401, headers=headers)
-                return web.json_response(await ready(visitor, token), headers=headers)
-            made = await new_visitor(request)
+                return web.json_response(await self._ready(visitor, token), headers=headers)
+            made = await self._new_visitor(request)
             if made is None:
                 return web.json_response({"error": "rate_limited"}, status=429, headers=headers)
-            return web.json_response(await ready(*made), headers=headers)
+            return web.json_response(await self._ready(*made), headers=headers)
         except (RedisError, OSError) as error:
             log.error("webchat_unavailable", error=str(error))
             return web.json_response({"error": "unavailable"}, status=503, headers=headers)
 
-    async def history(request: web.Request) -> web.Response:
-        headers = cors(request)
+    async def history(self, request: web.Request) -> web.Response:
+        """The visitor's conversation so far."""
+        headers = self._cors(request)
         if headers is None:
             return refused_origin()
-        visitor = visitor_of(request)
+        visitor = self._visitor_of_header(request)
         if visitor is None:
             return web.json_response({"error": "bad_token"}, status=401, headers=headers)
-        return web.json_response({"history": await store.history(visitor)}, headers=headers)
+        return web.json_response({"history": await self.store.history(visitor)}, headers=headers)
 
-    async def messages(request: web.Request) -> web.Response:
-        headers = cors(request)
+    async def messages(self, request: web.Request) -> web.Response:
+        """One message posted over HTTP, for browsers without a socket."""
+        headers = self._cors(request)
         if headers is None:
             return refused_origin()
-        visitor = visitor_of(request)
+        visitor = self._visitor_of_header(request)
         if visitor is None:
             return web.json_response({"error": "bad_token"}, status=401, headers=headers)
         if request.content_length is None:
             return web.json_response({"error": "length_required"}, status=411, headers=headers)
         if request.content_length > MAX_FRAME_BYTES:
-            ingress.reject(CHANNEL, "too_large")
+            self.ingress.reject(CHANNEL, "too_large")
             return web.json_response({"error": "too_large"}, status=413, headers=headers)
-        answer = await receive(visitor, await _json_body(request))
-        status = {"accepted": 202, "bad_message": 400, "rate_limited": 429}
-        code = status.get(str(answer.get("code", answer["type"])), 503)
+        answer = await self._receive(visitor, await json_body(request))
+        code = _STATUS_OF_ANSWER.get(str(answer.get("code", answer["type"])), 503)
         return web.json_response(answer, status=code, headers=headers)
 
-    async def socket(request: web.Request) -> web.StreamResponse:
-        if cors(request) is None:
+    async def socket(self, request: web.Request) -> web.StreamResponse:
+        """The widget's live connection: a hello, then messages both ways."""
+        if self._cors(request) is None:
             return refused_origin()
         ws = web.WebSocketResponse(heartbeat=25.0, max_msg_size=4 * MAX_FRAME_BYTES)
         await ws.prepare(request)
-        hello = await _hello(ws)
+        greeted = await self._greet(request, ws)
+        if greeted is not None:
+            await self._converse(ws, *greeted)
+        return ws
+
+    async def _greet(
+        self, request: web.Request, ws: web.WebSocketResponse
+    ) -> tuple[str, str] | None:
+        """The visitor and token from the browser's hello; None once the socket is closed."""
+        hello = await read_hello(ws)
         token = hello.get("token") if hello is not None else None
         if hello is None or not isinstance(token, str | None):
             await ws.close(code=CLOSE_BAD_HELLO, message=b"expected a hello")
-            return ws
+            return None
         if token:
-            visitor = config.tokens.visitor_of(token)
+            visitor = self._visitor_of(token)
             if visitor is None:
-                ingress.reject(CHANNEL, "bad_token")
                 await ws.close(code=CLOSE_BAD_TOKEN, message=b"bad token")
-                return ws
-        else:
-            try:
-                made = await new_visitor(request)
-            except _DOWN as error:
-                return await _unavailable(ws, error)
-            if made is None:
-                await ws.close(code=CLOSE_TOO_MANY, message=b"too many new visitors")
-                return ws
-            visitor, token = made
-        visit = hub.join(visitor, ws)
+                return None
+            return visitor, token
+        try:
+            made = await self._new_visitor(request)
+        except _DOWN as error:
+            await close_unavailable(ws, error)
+            return None
+        if made is None:
+            await ws.close(code=CLOSE_TOO_MANY, message=b"too many new visitors")
+        return made
+
+    async def _converse(self, ws: web.WebSocketResponse, visitor: str, token: str) -> None:
+        """Send the history, then queue each message the browser sends until it goes."""
+        visit = self.hub.join(visitor, ws)
         try:
             try:
-                visit.start(await ready(visitor, token))
+                visit.start(await self._ready(visitor, token))
             except _DOWN as error:
-                return await _unavailable(ws, error)
+                await close_unavailable(ws, error)
+                return
             async for frame in ws:
                 if frame.type is not WSMsgType.TEXT:
                     continue
                 if len(frame.data.encode()) > MAX_FRAME_BYTES:
-                    ingress.reject(CHANNEL, "too_large")
+                    self.ingress.reject(CHANNEL, "too_large")
                     visit.push({"type": "error", "code": "too_large"})
                     continue
-                data = _loads(frame.data)
+                data = loads(frame.data)
                 if isinstance(data, dict) and data.get("type") == "message":
-                    visit.push(await receive(visitor, data))
+                    visit.push(await self._receive(visitor, data))
         finally:
-            hub.leave(visit)
+            self.hub.leave(visit)
             await visit.close()
-        return ws
-
-    return [
-        web.get(TRY_PATH, try_page),
-        *(web.get(path, static) for path in _FILES),
-        web.get(SOCKET_PATH, socket),
-        web.post(SESSION_PATH, session),
-        web.get(HISTORY_PATH, history),
-        web.post(MESSAGES_PATH, messages),
-        *(web.options(path, preflight) for path in (SESSION_PATH, HISTORY_PATH, MESSAGES_PATH)),
-    ]
-
-
-async def _unavailable(ws: web.WebSocketResponse, error: BaseException) -> web.WebSocketResponse:
-    """Storage is down: close so the widget tries again in a moment."""
-    log.error("webchat_unavailable", error=repr(error))
-    await ws.close(code=WSCloseCode.TRY_AGAIN_LATER, message=b"try again later")
-    return ws
-
-
-async def _hello(ws: web.WebSocketResponse) -> dict[str, object] | None:
-    """The browser's first frame, {"type": "hello", "token": ... or null}; None if not that."""
-    try:
-        frame = await ws.receive(timeout=HELLO_TIMEOUT_SECONDS)
-    except TimeoutError:
-        return None
-    if frame.type is not WSMsgType.TEXT or len(frame.data) > 1000:
-        return None
-    data = _loads(frame.data)
-    if not isinstance(data, dict) or data.get("type") != "hello":
-        return None
-    return data
-
-
-async def _json_body(request: web.Request) -> object:
-    """The request's JSON, or None when there is none or it does not parse."""
-    if not request.can_read_body:
-        return None
-    return _loads(await request.text())
-
-
-def _loads(text: str) -> object:
-    """JSON, or None."""
-    try:
-        return json.loads(text)
-    except ValueError:
-        return None
-
-
-def client_address(request: web.Request) -> str:
-    """Who is asking: the peer, or behind a local reverse proxy the address it forwards."""
-    peer = request.remote or "unknown"
-    forwarded = request.headers.get("X-Forwarded-For", "").split(",")[-1].strip()
-    if forwarded and _is_local(peer):
-        return forwarded
-    return peer
-
-
-def _is_local(address: str) -> bool:
-    """A loopback or private address: a proxy of ours, not a visitor."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return ip.is_loopback or ip.is_private
