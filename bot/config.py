@@ -7,7 +7,6 @@ import re
 from datetime import time
 from pathlib import Path
 from typing import Any, Literal, cast
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
 from pydantic import (
@@ -21,14 +20,14 @@ from pydantic import (
 )
 
 from bot import sample_business
+from bot.business_settings import BusinessSettings
+from bot.report.when import parse_report_at
 from bot.thresholds import DEFAULT_THRESHOLDS
 from channels.email.settings import EmailSettings
 from channels.registry import plugs
 from channels.settings import ChannelSettings, http_url
-from core.business_calendar import BusinessCalendar, check_country, parse_closures
 from core.consent import PrivacyNotice
 from core.embedding import BUNDLED_MODEL, BUNDLED_MODELS, E5_SMALL, MINILM
-from core.hours import ScheduleError, WeeklySchedule, parse_schedule
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -37,21 +36,15 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message is one line per problem."""
 
 
-class Settings(EmailSettings):
+class Settings(EmailSettings, BusinessSettings):
     """Every setting the bot reads; names match the environment variables.
 
     The mail settings are the email channel's block: handoffs and owner reports go by mail
     whichever channels customers use. Each other channel's block is added by `settings_class`.
     """
 
-    timezone: str = "Asia/Singapore"
-    business_hours: str = "mon-fri 09:00-18:00; sat 09:00-13:00; sun closed"
-    public_holidays: bool = True
-    holiday_country: str = "SG"
     # Words that hand a conversation to a person at once (comma-separated, any language).
     escalation_keywords: str = "refund, allergy, allergic"
-    # Extra closed days, e.g. "2027-02-09..2027-02-11 Chinese New Year break; 2026-12-24 Retreat".
-    closures: str = ""
 
     data_dir: Path = Path("data")
     knowledge_path: Path = Path("knowledge_base/sample")
@@ -129,42 +122,6 @@ class Settings(EmailSettings):
     log_format: Literal["console", "json"] = "console"
 
     _sample_business: bool = PrivateAttr(False)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError("expected an IANA timezone such as Asia/Singapore") from None
-        return value
-
-    @field_validator("business_hours")
-    @classmethod
-    def _valid_schedule(cls, value: str) -> str:
-        try:
-            parse_schedule(value)
-        except ScheduleError as error:
-            raise ValueError(
-                f"{error}; expected e.g. 'mon-fri 09:00-18:00; sat 10:00-14:00'"
-            ) from None
-        return value
-
-    @field_validator("closures")
-    @classmethod
-    def _valid_closures(cls, value: str) -> str:
-        try:
-            parse_closures(value)
-        except ScheduleError as error:
-            raise ValueError(
-                f"{error}; expected e.g. '2027-02-09..2027-02-11 Chinese New Year break'"
-            ) from None
-        return value
-
-    @field_validator("holiday_country")
-    @classmethod
-    def _known_country(cls, value: str) -> str:
-        return check_country(value)
 
     @field_validator("report_at")
     @classmethod
@@ -249,11 +206,6 @@ class Settings(EmailSettings):
         return self
 
     @property
-    def schedule(self) -> WeeklySchedule:
-        """The parsed weekly schedule."""
-        return parse_schedule(self.business_hours)
-
-    @property
     def privacy_notice_text(self) -> str | None:
         """The business's own notice (CONSENT_TEXT); None: ours, in the customer's language."""
         return self.consent_text or None
@@ -278,22 +230,6 @@ class Settings(EmailSettings):
         return self.learned_faq_path or self.data_dir / "learned-faq.yaml"
 
     @property
-    def calendar(self) -> BusinessCalendar:
-        """The business's calendar: hours, public holidays and closures."""
-        return BusinessCalendar(
-            self.schedule,
-            self.zone,
-            parse_closures(self.closures),
-            country=self.holiday_country,
-            public_holidays=self.public_holidays,
-        )
-
-    @property
-    def zone(self) -> ZoneInfo:
-        """The business's timezone."""
-        return ZoneInfo(self.timezone)
-
-    @property
     def thresholds(self) -> tuple[float, float]:
         """Answer and choice thresholds: configured, or chosen on validation data (bench/)."""
         answer, choice, _ = self._model_defaults
@@ -311,24 +247,6 @@ class Settings(EmailSettings):
     def voice_enabled(self) -> bool:
         """Whether voice notes are transcribed: an OpenAI-compatible endpoint, not turned off."""
         return self.llm_enabled and self.transcribe_voice
-
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_OFF = ("", "off", "never", "none", "no")
-
-
-def parse_report_at(value: str) -> tuple[int, time] | None:
-    """'mon 09:00' as (0, 09:00); None for an empty value or 'off'."""
-    text = value.strip().lower()
-    if text in _OFF:
-        return None
-    match = re.fullmatch(r"([a-z]{3})[a-z]*\s+(\d{1,2}):(\d{2})", text)
-    if match is None or match.group(1) not in _WEEKDAYS:
-        raise ValueError("expected a weekday and a local time such as 'mon 09:00', or 'off'")
-    hour, minute = int(match.group(2)), int(match.group(3))
-    if hour > 23 or minute > 59:
-        raise ValueError("expected a time between 00:00 and 23:59, e.g. 'mon 09:00'")
-    return _WEEKDAYS.index(match.group(1)), time(hour, minute)
 
 
 def _set_but_empty(name: str) -> bool:
