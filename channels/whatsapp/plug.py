@@ -8,14 +8,15 @@ from typing import Any
 
 import aiohttp
 import phonenumbers
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
 from channels.plug import Check, OpenChannel, PlugContext
 from channels.settings import ChannelSettings
 from channels.whatsapp import NAME
 from channels.whatsapp.audio import TwilioAudio
+from channels.whatsapp.content import ContentTemplates, PostgresContentStore
 from channels.whatsapp.doctor import check_twilio
+from channels.whatsapp.http import TwilioHttpClient
 from channels.whatsapp.settings import WhatsAppSettings, whatsapp_problems
 from channels.whatsapp.twilio import WhatsAppSender
 from channels.whatsapp.webhook import (
@@ -57,11 +58,12 @@ class WhatsAppPlug:
         assert s.twilio_account_sid and s.twilio_auth_token
         assert s.twilio_whatsapp_from and s.public_base_url
         token = s.twilio_auth_token.get_secret_value()
-        http_client = AsyncTwilioHttpClient()
+        http_client = TwilioHttpClient()
         context.stack.push_async_callback(http_client.close)
         client = Client(s.twilio_account_sid, token, http_client=http_client)
         if s.twilio_api_url:
             client.api.base_url = s.twilio_api_url
+            client.content.base_url = s.twilio_api_url
         session = await context.stack.enter_async_context(aiohttp.ClientSession())
         base = s.public_base_url.rstrip("/")
         opened = OpenChannel(
@@ -71,6 +73,11 @@ class WhatsAppPlug:
                 status_callback_url=base + TWILIO_STATUS_PATH,
                 rate_per_second=s.twilio_rate_per_second,
                 template_sid=s.twilio_reopen_template_sid,
+                contents=(
+                    ContentTemplates(client, PostgresContentStore(context.pool))
+                    if s.twilio_buttons
+                    else None
+                ),
             ),
             audio=TwilioAudio(session, s.twilio_account_sid, token, s.twilio_api_url),
         )

@@ -23,6 +23,9 @@ class WhatsAppSettings(ChannelSettings):
     # Approved WhatsApp template (Content SID, HX...) that invites a customer to write back
     # when staff answer after WhatsApp's 24-hour window.
     twilio_reopen_template_sid: str | None = None
+    # "Did you mean" choices and ratings as WhatsApp buttons (Content API); numbered text when
+    # off or refused.
+    twilio_buttons: bool = True
 
     @field_validator("twilio_account_sid")
     @classmethod

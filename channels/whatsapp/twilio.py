@@ -23,6 +23,7 @@ from channels.base import (
 )
 from channels.text import split_text
 from channels.whatsapp import NAME
+from channels.whatsapp.content import ContentTemplates, content_types
 from core.messages import Attachment, ChannelName, Choice, InboundMessage
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -52,8 +53,9 @@ def parse_inbound(params: Mapping[str, str]) -> Parsed:
         raise PayloadError(f"Twilio inbound form {sid} has no From")
     text = params.get("Body") or ""
     attachments = _media(params, sid) + _location(params)
-    choice = params.get("ButtonPayload") or None
-    button_text = params.get("ButtonText")
+    # A quick-reply tap carries ButtonPayload, a list pick ListId: the chosen entry either way.
+    choice = params.get("ButtonPayload") or params.get("ListId") or None
+    button_text = params.get("ButtonText") or params.get("ListTitle")
     if button_text:
         text = button_text
     if not text.strip() and not attachments and choice is None:
@@ -133,18 +135,29 @@ class WhatsAppSender:
         status_callback_url: str | None,
         rate_per_second: float = 10.0,
         template_sid: str | None = None,
+        contents: ContentTemplates | None = None,
     ) -> None:
-        """Use a Client built with `http_client=AsyncTwilioHttpClient()`; the caller closes it."""
+        """Use a Client built with `http_client=AsyncTwilioHttpClient()`; the caller closes it.
+
+        With `contents`, choices go out as WhatsApp buttons or a list when the API allows.
+        """
         self.channel: ChannelName = NAME
         self._client = client
         self._sender = sender if sender.startswith(_PREFIX) else f"{_PREFIX}{sender}"
         self._status_callback_url = status_callback_url
         self._limiter = AsyncLimiter(rate_per_second, 1)
         self._template_sid = template_sid
+        self._contents = contents
 
     async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
-        """Send one reply, split into parts of at most 1600 characters; return their SIDs."""
-        parts = split_text(render_choices(text, choices), MAX_BODY)
+        """Send one reply, split into parts of at most 1600 characters; return their SIDs.
+
+        Choices go as buttons (one message) when possible, else numbered in the text.
+        """
+        numbered = render_choices(text, choices)
+        if choices and (sid := await self._send_buttons(address, text, choices, numbered)):
+            return [sid]
+        parts = split_text(numbered, MAX_BODY)
         sids: list[str] = []
         for part in parts:
             try:
@@ -155,6 +168,26 @@ class WhatsAppSender:
                 reason = f"sent {len(sids)} of {len(parts)} parts, then failed: {error.reason}"
                 raise SendError(reason, retryable=False, parts_sent=len(sids)) from error
         return sids
+
+    async def _send_buttons(
+        self, address: str, text: str, choices: tuple[Choice, ...], numbered: str
+    ) -> str | None:
+        """Send the reply as buttons; None when it goes as numbered text instead."""
+        if self._contents is None or not self._contents.available():
+            return None
+        types = content_types(text, choices, numbered)
+        if types is None:
+            return None
+        content_sid = await self._contents.sid_for(types)
+        if content_sid is None:
+            return None
+        try:
+            return await self._send_part(address, None, content_sid=content_sid)
+        except SendError as error:
+            if error.retryable:
+                raise
+            self._contents.refused(f"send: {error.reason}")
+            return None
 
     async def acknowledge(self, message: InboundMessage) -> None:
         """Do nothing: Twilio needs no acknowledgement beyond the webhook's 200."""
@@ -168,14 +201,17 @@ class WhatsAppSender:
             )
         return [await self._send_part(address, None)]
 
-    async def _send_part(self, address: str, body: str | None) -> str:
-        """Send one message (the template when body is None); return its SID."""
+    async def _send_part(
+        self, address: str, body: str | None, content_sid: str | None = None
+    ) -> str:
+        """Send one message (a content, by default the template, when body is None)."""
         extra: dict[str, str] = (
             {"status_callback": self._status_callback_url} if self._status_callback_url else {}
         )
         if body is None:
-            assert self._template_sid is not None
-            extra["content_sid"] = self._template_sid
+            content_sid = content_sid or self._template_sid
+            assert content_sid is not None
+            extra["content_sid"] = content_sid
         else:
             extra["body"] = body
         async with self._limiter:

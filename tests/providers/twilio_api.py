@@ -1,13 +1,16 @@
-"""A fake Twilio REST API (Messages resource only) on a local aiohttp server, real wire format.
+"""A fake Twilio REST API (Messages, and the Content API when asked) on a local aiohttp server,
+real wire format.
 
 Point a real `twilio.rest.Client` at it with `client.api.base_url = fake.base_url`: the Messages
 resource lives on the `api` domain (version 2010-04-01), whose `base_url` is read on every request.
+The Content API lives on the `content` domain: `client.content.base_url = fake.base_url`.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import json
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -54,6 +57,10 @@ class FakeTwilioApi:
         self._plan: list[_Failure | None] = []  # None: let one request succeed
         self._runner: web.AppRunner | None = None
         self.base_url = ""
+        self.content_api = False
+        """Whether POST /v1/Content creates contents (off: 404, as for an account without it)."""
+        self.contents: list[dict[str, Any]] = []  # the content definitions created
+        self.content_requests = 0  # every POST /v1/Content, refused or not
 
     def fail_next(
         self, status: int, code: int | None = None, message: str | None = None, after: int = 0
@@ -73,6 +80,7 @@ class FakeTwilioApi:
         app = web.Application()
         app.router.add_post("/2010-04-01/Accounts/{account_sid}/Messages.json", self._create)
         app.router.add_get("/2010-04-01/Accounts/{account_sid}.json", self._account)
+        app.router.add_post("/v1/Content", self._create_content)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -114,6 +122,37 @@ class FakeTwilioApi:
         message = self._message(form)
         self.accepted.append(message)
         return web.json_response(message, status=201)
+
+    async def _create_content(self, request: web.Request) -> web.Response:
+        """POST /v1/Content: a JSON content definition; its SID and echo, or 404 when off."""
+        self.content_requests += 1
+        if not self._authorized(request.headers.get("Authorization", "")):
+            return _error(401, 20003, "Authenticate")
+        if not self.content_api:
+            return _error(404, 20404, "The requested resource was not found")
+        try:
+            definition = json.loads(await request.read())
+        except ValueError:
+            return _error(400, 20001, "Invalid JSON")
+        types = {k: v for k, v in (definition.get("types") or {}).items() if v is not None}
+        if not types:
+            return _error(400, 20001, "Content types are required")
+        sid = "HX" + secrets.token_hex(16)
+        self.contents.append({**definition, "types": types, "sid": sid})
+        now = format_datetime(datetime.now(UTC))
+        body = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "friendly_name": definition.get("friendly_name"),
+            "language": definition.get("language"),
+            "variables": definition.get("variables") or {},
+            "types": types,
+            "date_created": now,
+            "date_updated": now,
+            "url": f"{self.base_url}/v1/Content/{sid}",
+            "links": {},
+        }
+        return web.json_response(body, status=201)
 
     async def _account(self, request: web.Request) -> web.Response:
         """The account resource, as `bot doctor` fetches it to check the credentials."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client
 
+from channels.whatsapp.http import TwilioHttpClient
 from tests.providers.twilio_api import FakeTwilioApi
 
 
@@ -21,11 +21,12 @@ async def twilio_api() -> AsyncIterator[FakeTwilioApi]:
 @pytest.fixture
 async def twilio_client(twilio_api: FakeTwilioApi) -> AsyncIterator[Client]:
     """The real twilio Client on the async HTTP client, talking to `twilio_api`; closed after."""
-    http_client = AsyncTwilioHttpClient()
+    http_client = TwilioHttpClient()
     client = Client(
         twilio_api.account_sid, twilio_api.auth_token, http_client=http_client, environment={}
     )
     client.api.base_url = twilio_api.base_url
+    client.content.base_url = twilio_api.base_url
     try:
         yield client
     finally:
