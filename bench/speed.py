@@ -251,7 +251,7 @@ async def run(sizes: list[int], concurrencies: list[int], messages: int) -> list
                         f"| ingest Markdown passages | {chunks_p:,} chunks | {seconds_p:.1f} s | "
                         f"{chunks_p / seconds_p:.0f} chunks/s | |"
                     )
-                total = await services.storage.index.count()
+                total = await services.index.count()
                 for concurrency in concurrencies:
                     count = messages if concurrency > 1 else max(200, messages // 10)
                     figures = await pipeline(services, questions[:count], concurrency)

@@ -25,8 +25,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core.edge_index import EdgeIndex
 from core.knowledge import Chunk, ChunkKind
+from core.qdrant_index import QdrantClientIndex
 from core.sparse import document_vector, query_vector
-from core.vector_index import IndexedChunk, IndexQuery, QdrantClientIndex, VectorIndex
+from core.vector_index import IndexedChunk, IndexQuery, VectorIndex
 
 DIM = 384
 LIMIT = 30  # what core.retrieval.Retriever asks for

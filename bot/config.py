@@ -58,6 +58,8 @@ class Settings(EmailSettings, BusinessSettings):
     # all-MiniLM-L6-v2 (English), multilingual-e5-small, or a local sentence-transformers folder.
     embedding_model: str = BUNDLED_MODEL
     embedding_int8: bool = False
+    # The bundled MiniLM is exported to ONNX once and kept here (default: DATA_DIR/models).
+    model_cache_dir: Path | None = None
     # None means the value chosen on validation data for the model in use (see thresholds).
     answer_threshold: float | None = Field(None, ge=0.0, le=1.0)
     choice_threshold: float | None = Field(None, ge=0.0, le=1.0)
@@ -223,6 +225,11 @@ class Settings(EmailSettings, BusinessSettings):
     def report_schedule(self) -> tuple[int, time] | None:
         """When the weekly owner report goes out: (weekday, Monday 0, local time); None: never."""
         return parse_report_at(self.report_at)
+
+    @property
+    def models_dir(self) -> Path:
+        """Where the exported embedding model is kept."""
+        return self.model_cache_dir or self.data_dir / "models"
 
     @property
     def learned_faq(self) -> Path:

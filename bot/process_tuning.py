@@ -1,10 +1,10 @@
 """Process settings for `bot serve` and `bot worker`, both measured in bench/RESULTS.md.
 
-- torch's OpenMP threads busy-wait for work between calls by default. At low load the model
-  embeds one or two questions at a time, and the spinning threads take the CPU the event loop
-  needs: fp32 at 50 messages/s had a p95 of 287 ms, 141 ms with OMP_WAIT_POLICY=PASSIVE.
-  OpenMP reads the variable once, when torch loads it, so it is set before torch is first
-  imported (core.embedding imports torch only when the model loads).
+- OpenMP threads (torch's then, multilingual-e5's engine now) busy-wait for work between calls
+  by default. At low load the model embeds one or two questions at a time, and the spinning
+  threads take the CPU the event loop needs: fp32 at 50 messages/s had a p95 of 287 ms, 141 ms
+  with OMP_WAIT_POLICY=PASSIVE. OpenMP reads the variable once, when its runtime loads, so it
+  is set before the model loads.
 - After start-up the heap holds about 660,000 long-lived objects (the model, transformers,
   python-telegram-bot). Every full garbage collection walked them all and stopped the event loop
   for 250-440 ms; frozen, they are skipped and a full collection takes 13-26 ms.
@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import os
 from collections.abc import MutableMapping
@@ -40,3 +41,13 @@ def freeze_start_up_objects() -> None:
     gc.collect()
     gc.freeze()
     log.info("start_up_objects_frozen", count=gc.get_freeze_count())
+
+
+def return_freed_memory() -> None:
+    """Hand memory freed by a released model back to the system (glibc keeps it otherwise)."""
+    gc.collect()
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:  # not glibc: the allocator keeps what it keeps
+        return
+    libc.malloc_trim(0)

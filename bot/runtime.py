@@ -18,18 +18,19 @@ from bot.channel_setup import Channels, open_channels
 from bot.config import Settings
 from bot.handoffs import HandoffStore
 from bot.metrics import Metrics
+from bot.process_tuning import return_freed_memory
 from bot.queue.delivery import Delivery
 from bot.queue.inbound import InboundQueue
 from bot.queue.ingress import FloodGuard, Ingress
 from bot.queue.worker import Worker
 from bot.rating_requests import rating_requests
-from bot.report.weekly import weekly_report
+from bot.report.weekly import WeeklyReport, weekly_report
 from bot.scheduled_runs import ScheduledRuns
 from bot.server import build_app
 from bot.services import Services
 from bot.stopping import Waits
-from bot.voice_notes import open_voice_notes
 from core.conversation import resolves
+from core.lazy_embedding import LazyEmbedder
 from core.messages import ChannelName, InboundMessage, Reply
 from core.outbox import PostgresOutbox
 from core.voice import Transcriber
@@ -99,7 +100,10 @@ class Runtime:
         self.channels = await open_channels(
             s, self._stack, self.ingress, storage.pool, storage.redis, self._listen
         )
-        if self._worker_count:  # only workers read voice notes
+        if self._worker_count and s.voice_enabled and s.openai_api_key is not None:
+            # Only workers read voice notes; openai is imported only for them.
+            from bot.voice_notes import open_voice_notes
+
             self.voice = open_voice_notes(s, self._stack, self.channels.audio)
         if not (self._listen or self._health):
             return
@@ -119,11 +123,13 @@ class Runtime:
     def _checks(self) -> dict[str, Callable[[], Awaitable[object]]]:
         """Readiness probes: PostgreSQL, Redis and Qdrant each answer."""
         storage = self.services.storage
-        return {
+        checks: dict[str, Callable[[], Awaitable[object]]] = {
             "postgresql": lambda: storage.pool.fetchval("SELECT 1"),
             "redis": lambda: storage.redis.ping(),
-            "qdrant": storage.index.count,
         }
+        if self.services.answers:  # a webhooks-only process opens no vector index
+            checks["qdrant"] = self.services.index.count
+        return checks
 
     def delivery(self) -> Delivery:
         """Sending through this process's channels (opened at start)."""
@@ -223,8 +229,10 @@ class Runtime:
         )
 
     def _privacy_jobs(self, scheduler: AsyncIOScheduler) -> None:
-        """Daily retention and the erasures still pending."""
+        """Daily retention and the erasures still pending, where the vectors are open."""
         s = self.settings
+        if not self.services.answers:
+            return  # summaries' vectors are erased and rewritten by the processes that answer
         # Every process schedules it; the day's row in scheduled_runs lets one of them run it.
         scheduler.add_job(
             self._apply_retention,
@@ -258,7 +266,12 @@ class Runtime:
             # Every process schedules it; the week's row in scheduled_runs lets one send it.
             # A process busy at that minute still sends it within the hour.
             scheduler.add_job(
-                report.run, "cron", **report.cron, id="owner_report", misfire_grace_time=3600
+                self._owner_report,
+                "cron",
+                args=[report],
+                **report.cron,
+                id="owner_report",
+                misfire_grace_time=3600,
             )
         # A lock lets one process claim ended conversations at a time.
         asking = rating_requests(
@@ -271,6 +284,14 @@ class Runtime:
         scheduler.add_job(
             asking.run, "interval", minutes=1, id="ratings", max_instances=1, coalesce=True
         )
+
+    async def _owner_report(self, report: WeeklyReport) -> None:
+        """Send the week's report; a process that does not answer lets the model go after."""
+        await report.run()
+        embedder = self.services.embedder
+        if isinstance(embedder, LazyEmbedder) and embedder.loaded:
+            await embedder.release()
+            return_freed_memory()
 
     async def _apply_retention(self) -> None:
         """The daily removal of everything older than RETENTION_DAYS, by one process a day."""

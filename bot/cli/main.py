@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import getpass
-import sys
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import structlog
 import typer
-from tqdm import tqdm
 
 from bot import sample_business
 from bot.cli.chat import converse
 from bot.cli.doctor import render, run_checks
+from bot.cli.ingesting import ingest_sample_if_empty, ingest_with_progress, print_report
 from bot.cli.privacy import privacy_app
 from bot.cli.suggestions import suggestions_app
 from bot.cli.support import (
@@ -24,11 +23,15 @@ from bot.cli.support import (
 )
 from bot.config import Settings
 from bot.knowledge_calibration import describe_thresholds
-from bot.process_tuning import freeze_start_up_objects, prefer_passive_openmp_threads
+from bot.process_tuning import (
+    freeze_start_up_objects,
+    prefer_passive_openmp_threads,
+)
 from bot.report.cli import report
 from bot.runtime import Runtime
 from bot.services import Services
 from bot.stopping import stop_on_signals
+from core.embedding import load_embedder
 from knowledge_base.ingest import IngestReport, find_files
 
 app = typer.Typer(help="Customer-support bot for Singapore small businesses.", no_args_is_help=True)
@@ -61,6 +64,15 @@ def doctor() -> None:
 
 
 @app.command()
+def prepare() -> None:
+    """Export the embedding model once, so the first start is quick (make install runs it)."""
+    settings = settings_or_exit()
+    typer.echo(f"Preparing {settings.embedding_model} in {settings.models_dir} ...", err=True)
+    load_embedder(settings.embedding_model, settings.embedding_int8, settings.models_dir).close()
+    typer.echo("The embedding model is ready.", err=True)
+
+
+@app.command()
 def migrate() -> None:
     """Apply database migrations (also done at every start)."""
     settings = settings_or_exit()
@@ -85,7 +97,7 @@ def chat(
     async def main() -> None:
         stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
         async with Services(settings) as services:
-            await _ingest_sample_if_empty(services)
+            await ingest_sample_if_empty(services)
             await converse(services, who, stop)
 
     run_command(main)
@@ -104,8 +116,9 @@ def serve(
 
     async def main() -> None:
         stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
-        async with Services(settings) as services:
-            await _ingest_sample_if_empty(services)
+        # Webhooks only: no model and no vector index in memory; the workers answer.
+        async with Services(settings, load_model=workers > 0) as services:
+            await ingest_sample_if_empty(services)
             async with Runtime(services, listen=True, workers=workers) as runtime:
                 for line in runtime.channels.report:
                     typer.echo(line, err=True)
@@ -139,54 +152,22 @@ def worker(
 
     async def main() -> None:
         stop = stop_on_signals()  # from the start: a stop while loading still ends cleanly
-        async with (
-            Services(settings) as services,
-            Runtime(services, listen=False, workers=count, settings=own, health=health) as runtime,
-        ):
-            if health:
-                typer.echo(
-                    f"Health and metrics on http://{own.host}:{runtime.port} "
-                    "(/healthz, /readyz, /metrics).",
-                    err=True,
-                )
-            typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
-            freeze_start_up_objects()
-            await runtime.run(stop)
+        async with Services(settings) as services:
+            await ingest_sample_if_empty(services)
+            async with Runtime(
+                services, listen=False, workers=count, settings=own, health=health
+            ) as runtime:
+                if health:
+                    typer.echo(
+                        f"Health and metrics on http://{own.host}:{runtime.port} "
+                        "(/healthz, /readyz, /metrics).",
+                        err=True,
+                    )
+                typer.echo(f"{count} worker(s) reading the inbound queue. Ctrl-C stops.", err=True)
+                freeze_start_up_objects()
+                await runtime.run(stop)
 
     run_command(main, in_use=MORE_WORKERS)
-
-
-async def _ingest_sample_if_empty(services: Services) -> None:
-    """On first run, load the configured knowledge folder so the bot has something to say."""
-    if await services.storage.store.list_documents():
-        return
-    path = services.settings.knowledge_path
-    typer.echo(f"First run: loading the knowledge base from {path} ...", err=True)
-    report = await _ingest_with_progress(services, [path])
-    _print_report(report)
-    await services.calibrate()
-
-
-async def _ingest_with_progress(services: Services, paths: list[Path]) -> IngestReport:
-    """Ingest with a progress bar counted in chunks."""
-    with tqdm(desc="chunks", unit="chunk", file=sys.stderr, disable=None) as bar:
-
-        def advance(count: int) -> None:
-            bar.update(count)
-
-        return await services.ingestor.ingest(paths, progress=advance)
-
-
-def _print_report(report: IngestReport) -> None:
-    """Summarise an ingestion run, naming every file that failed."""
-    typer.echo(
-        f"added {len(report.added)}, updated {len(report.updated)}, "
-        f"unchanged {len(report.unchanged)}, failed {len(report.failed)}; "
-        f"{report.chunks} chunks indexed",
-        err=True,
-    )
-    for path, reason in report.failed:
-        typer.echo(f"  skipped {path}: {reason}", err=True)
 
 
 @kb_app.command("ingest")
@@ -203,14 +184,14 @@ def kb_ingest(paths: Annotated[list[Path], typer.Argument(help="Files or folders
 
     async def main() -> IngestReport:
         async with Services(settings) as services:
-            report = await _ingest_with_progress(services, paths)
+            report = await ingest_with_progress(services, paths)
             if report.added or report.updated:
                 typer.echo("Calibrating the answer thresholds ...", err=True)
                 await services.calibrate()
             return report
 
     report = run_command(main, in_use=STOP_BOT_FOR_KB)
-    _print_report(report)
+    print_report(report)
     if report.failed and not (report.added or report.updated or report.unchanged):
         raise typer.Exit(1)
 

@@ -29,8 +29,9 @@ from redis.asyncio import Redis
 
 from bot.logs import configure_logging
 from core.edge_index import EdgeIndex
+from core.qdrant_index import QdrantClientIndex
 from core.redaction import is_valid_nric
-from core.vector_index import QdrantClientIndex, VectorIndex
+from core.vector_index import VectorIndex
 
 Blobs = dict[str, list[str]]
 """Source name -> the texts found there."""

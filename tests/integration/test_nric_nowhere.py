@@ -159,7 +159,7 @@ class World:
             **await search.postgres_rows(storage.pool),
             **await search.redis_values(storage.redis),
             **await search.vector_payloads(
-                {"knowledge": storage.index, "summaries": summaries._index}
+                {"knowledge": self.services.index, "summaries": summaries._index}
             ),
             **self.logs.blobs(),
             "smtp": search.mails(self.smtp.messages),

@@ -11,6 +11,7 @@ import pytest
 
 from core.edge_index import EdgeIndex
 from core.knowledge import Chunk, ChunkKind
+from core.qdrant_index import QdrantClientIndex
 from core.sparse import document_vector, query_vector
 from core.vector_index import (
     LEGACY_MODEL,
@@ -18,7 +19,6 @@ from core.vector_index import (
     IndexedChunk,
     IndexInUseError,
     IndexQuery,
-    QdrantClientIndex,
     VectorIndex,
     VectorIndexError,
     point_id,
