@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from core.edge_index import EdgeIndex
+from core.index_points import point_id
 from core.knowledge import Chunk, ChunkKind
 from core.qdrant_index import QdrantClientIndex
 from core.sparse import document_vector, query_vector
@@ -21,7 +22,6 @@ from core.vector_index import (
     IndexQuery,
     VectorIndex,
     VectorIndexError,
-    point_id,
 )
 
 pytestmark = pytest.mark.integration
