@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import platform
 import pty
@@ -95,6 +96,25 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def holders(pid: int, top: int = 8) -> dict[str, float]:
+    """What holds a process's memory: PSS (MiB) by mapped file or kind, the largest first."""
+    sizes: dict[str, int] = {}
+    name = "?"
+    try:
+        lines = Path(f"/proc/{pid}/smaps").read_text().splitlines()
+    except OSError:
+        return {}
+    for line in lines:
+        head = line.split(maxsplit=5)
+        if head and "-" in head[0] and len(head) >= 5:  # a mapping's first line
+            name = Path(head[5]).name if len(head) == 6 and head[5].startswith("/") else "anon"
+            name = head[5] if len(head) == 6 and head[5].startswith("[") else name
+        elif line.startswith("Pss:"):
+            sizes[name] = sizes.get(name, 0) + int(line.split()[1]) * 1024
+    ranked = sorted(sizes.items(), key=lambda item: -item[1])
+    return {n: round(b / MIB, 1) for n, b in ranked[:top] if b}
+
+
 def _tree(pid: int) -> list[psutil.Process]:
     """A process and its descendants (empty when it is gone)."""
     try:
@@ -163,6 +183,7 @@ def measure(bot_pid: int, data_dir: Path) -> dict[str, Any]:
     figures["total"] = {"rss": sum(g["rss"] for g in groups), "pss": sum(g["pss"] for g in groups)}
     figures["bot_process_rss"] = _status_kib(bot_pid, "VmRSS") / 1024
     figures["bot_process_peak_rss"] = _status_kib(bot_pid, "VmHWM") / 1024
+    figures["bot_process_holders"] = holders(bot_pid)
     return figures
 
 
@@ -313,7 +334,7 @@ class Message:
     text: str
 
 
-def conversation_plan(total: int, seed: int = 7) -> list[Message]:
+def conversation_plan(total: int, first_customer: int = 0, seed: int = 7) -> list[Message]:
     """`total` messages over the channels of MIX, several per customer, languages mixed."""
     rows = json.loads(QUESTIONS.read_text(encoding="utf-8"))["questions"]
     rng = random.Random(seed)
@@ -322,7 +343,8 @@ def conversation_plan(total: int, seed: int = 7) -> list[Message]:
     for channel, (count, customers) in MIX.items():
         for n in range(round(count * scale)):
             language = rng.choices(list(LANGUAGES), weights=list(LANGUAGES.values()))[0]
-            plan.append(Message(channel, n % customers, rng.choice(rows)[language]))
+            customer = first_customer + n % customers
+            plan.append(Message(channel, customer, rng.choice(rows)[language]))
     rng.shuffle(plan)
     return plan
 
@@ -429,29 +451,33 @@ async def drained(customers: Customers, expected: int) -> float:
 async def memory_part(
     code: Path, root: Path, providers: Providers, messages: int
 ) -> dict[str, Any]:
-    """The default install (one worker) idle, then after `messages` customer messages."""
-    data_dir = root / "memory"
+    """The default install on an empty data folder, then restarted on it (new customers)."""
+    first = await answering(code, root / "memory", providers, messages, 0)
+    second = await answering(code, root / "memory", providers, messages, 1000)
+    return {**first, "restarted": second}
+
+
+async def answering(
+    code: Path, data_dir: Path, providers: Providers, messages: int, first_customer: int
+) -> dict[str, Any]:
+    """`bot serve` (one worker) idle after start, then after `messages` customer messages."""
     bot, ready = await serve(code, data_dir, providers, workers=1)
     sampler = PeakSampler(bot.proc.pid, data_dir)
     customers = Customers(bot, providers)
+    sent_before = _replies(providers)
     try:
         await asyncio.sleep(5)
         idle = measure(bot.proc.pid, data_dir)
         sampler.start()
-        before = providers.outbound()
-        plan = conversation_plan(messages)
+        plan = conversation_plan(messages, first_customer)
         began = time.monotonic()
         await customers.send_all(plan, rate=25.0)
         await drained(customers, len(plan))
         took = time.monotonic() - began
         await sampler.stop()
         after = measure(bot.proc.pid, data_dir)
-        replies = {
-            "telegram": len(providers.telegram.calls_to("sendMessage")),
-            "whatsapp": len(providers.twilio.accepted),
-            "email": len(providers.smtp.messages),
-            "webchat": await customers.webchat_replies(),
-        }
+        replies = {k: v - sent_before[k] for k, v in _replies(providers).items()}
+        replies["webchat"] = await customers.webchat_replies()
         counters = await customers.counters()
     finally:
         await sampler.stop()
@@ -464,10 +490,18 @@ async def memory_part(
         "peak_total_rss": sampler.peak_mib,
         "messages": customers.sent,
         "replies": replies,
-        "outbound_before": before,
         "seconds": took,
         "handoffs": counters.get("bot_handoffs_total", 0.0),
         "errors": counters.get("bot_processing_errors_total", 0.0),
+    }
+
+
+def _replies(providers: Providers) -> dict[str, int]:
+    """Messages each fake provider received so far (email: replies and staff handoffs)."""
+    return {
+        "telegram": len(providers.telegram.calls_to("sendMessage")),
+        "whatsapp": len(providers.twilio.accepted),
+        "email": len(providers.smtp.messages),
     }
 
 
@@ -585,6 +619,10 @@ def table(label: str, run: dict[str, Any]) -> str:
             count = sum(mem["messages"].values())
             lines.append(_mem_row("default (1 worker), idle after start", mem["idle"]))
             lines.append(_mem_row(f"default, after {count:,} messages", mem["after"]))
+            if "restarted" in mem:
+                again = mem["restarted"]
+                lines.append(_mem_row("default, restarted, idle", again["idle"]))
+                lines.append(_mem_row(f"default, restarted, after {count:,} more", again["after"]))
         if "webhooks" in run:
             hooks = run["webhooks"]
             count = sum(hooks["posts"].values())
@@ -602,6 +640,8 @@ def table(label: str, run: dict[str, Any]) -> str:
             f"in {mem['seconds']:.0f} s, handoffs {mem['handoffs']:.0f}, "
             f"processing errors {mem['errors']:.0f}."
         )
+        held = ", ".join(f"{n} {v:.0f}" for n, v in mem["after"]["bot_process_holders"].items())
+        lines.append(f"Bot process PSS by mapping (MiB): {held}.")
     if "webhooks" in run:
         rss = run["webhooks"]["after"]["bot_process_rss"]
         ok = "✓" if rss < TARGETS["webhooks_process_mib"] else "✗"
@@ -612,6 +652,8 @@ def table(label: str, run: dict[str, Any]) -> str:
     if "startup" in run:
         lines += ["", "| start | median | runs |", "| --- | ---: | --- |"]
         for name, t in run["startup"].items():
+            if not isinstance(t, dict):
+                continue
             runs = ", ".join(f"{s:.1f}" for s in t["runs"])
             lines.append(f"| {name} | **{t['median']:.1f} s** | {runs} |")
     return "\n".join(lines)
@@ -668,10 +710,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="start-up timings, median of these")
     parser.add_argument("--code", default=str(REPO), help="the checkout whose bot is measured")
     parser.add_argument("--label", default="current", help="the results file's key for this run")
+    parser.add_argument("--report", action="store_true", help="only print the saved results")
     args = parser.parse_args()
+    logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd: a warning per login
+    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    if args.report:
+        print("\n\n".join(table(label, run) for label, run in saved.items()))
+        return
     args.code = Path(args.code).resolve()
     result = asyncio.run(run(args))
-    saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     saved[args.label] = {**saved.get(args.label, {}), **result}
     RESULTS.write_text(json.dumps(saved, indent=1, ensure_ascii=False) + "\n")
     print(table(args.label, saved[args.label]))
