@@ -397,9 +397,12 @@ class Customers:
 
     async def _token(self, visitor: int) -> str:
         """The web chat token of a visitor, made at its first message."""
-        if visitor not in self.tokens:
+        while visitor not in self.tokens:  # 429 past 30 new visitors a minute from one address
             async with self.telegram.session.post(self.base + "/webchat/session", json={}) as r:
-                self.tokens[visitor] = (await r.json())["token"]
+                if r.status == 200:
+                    self.tokens[visitor] = (await r.json())["token"]
+                    break
+            await asyncio.sleep(2.0)
         return self.tokens[visitor]
 
     async def send_all(self, plan: list[Message], rate: float) -> None:
@@ -631,11 +634,12 @@ def table(label: str, run: dict[str, Any]) -> str:
         lines.append("")
     if "memory" in run:
         mem = run["memory"]
-        total = mem["after"]["total"]["rss"]
-        ok = "✓" if total < TARGETS["default_total_mib"] else "✗"
+        total, pss = mem["after"]["total"]["rss"], mem["after"]["total"]["pss"]
+        limit = TARGETS["default_total_mib"]
         lines.append(
             f"Default install after the messages: total RSS {total:.0f} MiB "
-            f"(target < {TARGETS['default_total_mib']} {ok}); peak total RSS while answering "
+            f"{'✓' if total < limit else '✗'}, PSS {pss:.0f} MiB {'✓' if pss < limit else '✗'} "
+            f"(target < {limit}); peak total RSS while answering "
             f"{mem['peak_total_rss']:.0f} MiB; sent {mem['messages']}, replies {mem['replies']} "
             f"in {mem['seconds']:.0f} s, handoffs {mem['handoffs']:.0f}, "
             f"processing errors {mem['errors']:.0f}."
@@ -643,11 +647,12 @@ def table(label: str, run: dict[str, Any]) -> str:
         held = ", ".join(f"{n} {v:.0f}" for n, v in mem["after"]["bot_process_holders"].items())
         lines.append(f"Bot process PSS by mapping (MiB): {held}.")
     if "webhooks" in run:
-        rss = run["webhooks"]["after"]["bot_process_rss"]
-        ok = "✓" if rss < TARGETS["webhooks_process_mib"] else "✗"
+        bot = run["webhooks"]["after"]["groups"]["bot"]
+        limit = TARGETS["webhooks_process_mib"]
         lines.append(
-            f"Webhooks-only bot process after the posts: {rss:.0f} MiB RSS "
-            f"(target < {TARGETS['webhooks_process_mib']} {ok})."
+            f"Webhooks-only bot process after the posts: RSS {bot['rss']:.0f} MiB "
+            f"{'✓' if bot['rss'] < limit else '✗'}, PSS {bot['pss']:.0f} MiB "
+            f"{'✓' if bot['pss'] < limit else '✗'} (target < {limit})."
         )
     if "startup" in run:
         lines += ["", "| start | median | runs |", "| --- | ---: | --- |"]
