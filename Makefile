@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PYTHON ?= python3
 
-.PHONY: install run chat serve test lint typecheck unit sweep bench load eval screenshots clean
+.PHONY: install run chat serve test lint typecheck unit sweep bench footprint load eval screenshots clean
 
 install: $(VENV)/.installed
 
@@ -59,6 +59,10 @@ eval: install  ## Answer quality: languages, two-part questions, public FAQ sets
 bench: install  ## Speed figures for bench/RESULTS.md.
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/report_bench.py
+	$(BIN)/python bench/footprint.py
+
+footprint: install  ## Memory and start-up time of bot serve and bot chat (needs dovecot-imapd).
+	$(BIN)/python bench/footprint.py
 
 load: install  ## Load figures (worker processes, knowledge size, conversations) and bench/load.png.
 	$(BIN)/pip install --quiet -e '.[bench]'
