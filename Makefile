@@ -56,9 +56,11 @@ eval: install  ## Answer quality: languages, two-part questions, public FAQ sets
 	$(BIN)/python bench/business_calibration.py
 	$(BIN)/python bench/eval_quality.py
 
-bench: install  ## Speed figures for bench/RESULTS.md.
+bench: install  ## Speed figures for bench/RESULTS.md, and the bot against the peer pipeline.
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/report_bench.py
+	# The peer LangChain pipeline (../shared/peer) in its own venv, back to back with the bot.
+	$(BIN)/python bench/peer_compare.py
 
 load: install  ## Load figures (worker processes, knowledge size, conversations) and bench/load.png.
 	$(BIN)/pip install --quiet -e '.[bench]'
