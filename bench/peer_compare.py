@@ -18,6 +18,7 @@ import os
 import platform
 import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -173,6 +174,7 @@ async def bot_side(kb: Path, queries: list[dict[str, Any]]) -> dict[str, Any]:
                 embedder = f"{services.embedder.name} ({type(services.embedder).__name__})"
         finally:
             embedded.stop()
+            shutil.rmtree(root, ignore_errors=True)
     top = [THREAD.search(r.top.best.document) if r.top else None for r in rankings]
     hits = sum(1 for m, q in zip(top, queries, strict=True) if m and int(m[1]) == q["gold"])
     return {
@@ -272,6 +274,7 @@ def main() -> None:
     bot.add_argument("--kb", type=Path, required=True)
     bot.add_argument("--queries", type=Path, required=True)
     parser.add_argument("--sizes", default="0,10000", help="0 is StackFAQ as is")
+    parser.add_argument("--out", type=Path, default=RESULTS, help="the JSON report")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     if args.command == "bot":
@@ -283,8 +286,9 @@ def main() -> None:
             runs.append(compare(size, Path(work)))
             print(table(runs[-1:]), flush=True)
     report = {"date": f"{datetime.now(UTC):%Y-%m-%d}", "machine": machine(), "runs": runs}
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{report['machine']}, {report['date']}, concurrency {CONCURRENCY}")
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    embedder = runs[0]["bot"]["embedder"]
+    print(f"\n{report['machine']}, {report['date']}, concurrency {CONCURRENCY}, bot: {embedder}")
     print(table(runs))
 
 
