@@ -5,7 +5,7 @@ StackFAQ `rephr` items). The peer runs in its own venv (bench/.cache/peer-venv, 
 README says); the bot runs in a process of its own through the full core path (bench/speed.py):
 each message from a new customer, with dedupe, PostgreSQL writes, Redis memory and escalation.
 
-    .venv/bin/python bench/peer_compare.py             # both sizes, about 15 minutes on 2 cores
+    .venv/bin/python bench/peer_compare.py             # both sizes, about 40 minutes on 2 cores
     .venv/bin/python bench/peer_compare.py --sizes 0   # StackFAQ as is only
 """
 
@@ -224,6 +224,7 @@ def compare(size: int, work: Path) -> dict[str, Any]:
 
         write_passage_kb(folder)
     peer = run_peer(python, queries, size)
+    print(json.dumps({"peer": peer}), flush=True)  # kept even if the bot side fails
     bot = run_bot(folder, queries)
     p = peer[f"async_c{CONCURRENCY}"]
     return {
