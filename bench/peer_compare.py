@@ -5,7 +5,7 @@ StackFAQ `rephr` items). The peer runs in its own venv (bench/.cache/peer-venv, 
 README says); the bot runs in a process of its own through the full core path (bench/speed.py):
 each message from a new customer, with dedupe, PostgreSQL writes, Redis memory and escalation.
 
-    .venv/bin/python bench/peer_compare.py             # both sizes, about 40 minutes on 2 cores
+    .venv/bin/python bench/peer_compare.py             # both sizes: over an hour on 2 cores
     .venv/bin/python bench/peer_compare.py --sizes 0   # StackFAQ as is only
 """
 
