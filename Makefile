@@ -56,10 +56,12 @@ eval: install  ## Answer quality: languages, two-part questions, public FAQ sets
 	$(BIN)/python bench/business_calibration.py
 	$(BIN)/python bench/eval_quality.py
 
-bench: install  ## Speed figures for bench/RESULTS.md.
+bench: install  ## Speed figures for bench/RESULTS.md, and the bot against the peer pipeline.
 	$(BIN)/python bench/speed.py
 	$(BIN)/python bench/report_bench.py
 	$(BIN)/python bench/footprint.py
+	# The peer LangChain pipeline (../shared/peer) in its own venv, back to back with the bot.
+	$(BIN)/python bench/peer_compare.py
 
 footprint: install  ## Memory and start-up time of bot serve and bot chat (needs dovecot-imapd).
 	$(BIN)/python bench/footprint.py
