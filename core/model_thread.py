@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
@@ -28,7 +29,7 @@ class ModelThread:
         self._executor.shutdown(wait=False)
 
 
-class ThreadedModel:
+class ThreadedModel(ABC):
     """A local model whose every call runs on its own thread; subclasses embed in *_sync."""
 
     def __init__(self, name: str) -> None:
@@ -46,13 +47,13 @@ class ThreadedModel:
         """Length of each vector."""
         return self._dimension
 
+    @abstractmethod
     def queries_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed questions in the calling thread."""
-        raise NotImplementedError
 
+    @abstractmethod
     def documents_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed knowledge texts in the calling thread."""
-        raise NotImplementedError
 
     async def embed_queries(self, texts: Sequence[str]) -> Vectors:
         """Embed questions in the model's thread."""
@@ -70,9 +71,9 @@ class ThreadedModel:
 class SymmetricModel(ThreadedModel):
     """A model that embeds questions and knowledge texts alike, in embed_sync."""
 
+    @abstractmethod
     def embed_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed in the calling thread, L2-normalised."""
-        raise NotImplementedError
 
     def queries_sync(self, texts: Sequence[str]) -> Vectors:
         """Questions are embedded as knowledge texts are."""
