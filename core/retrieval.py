@@ -15,7 +15,7 @@ from core.index_points import Hit, IndexQuery, SearchResult
 from core.knowledge import Chunk
 from core.language import Language, LanguageDetector
 from core.ranking import Ranking, RankingParams, rank_entries
-from core.search_question import SearchQuestion, search_question
+from core.search_question import SearchQuestion, english_alone_suffices, search_question
 from core.sparse import query_vector
 from core.vector_index import VectorIndex
 
@@ -101,21 +101,43 @@ class Retriever:
     async def _process(
         self, texts: list[str], leave_out: list[Chunk | None] | None = None
     ) -> list[Ranking]:
-        """Embed, search and rank a batch of questions."""
+        """Embed, search and rank a batch of questions; English ones by MiniLM alone first.
+
+        With two models, an English question whose MiniLM-only ranking is already sure keeps
+        it and never waits for E5, which costs ten times as much; the rest are searched again
+        with both models (bench/QUALITY.md, "MiniLM first").
+        """
         questions = [search_question(text, self._detector) for text in texts]
+        skips = leave_out or [None] * len(texts)
+        rankings: list[Ranking | None] = [None] * len(questions)
+        if isinstance(self._embedder, WeightedEmbedder):
+            mixed = [i for i, q in enumerate(questions) if 0 < q.english_weight < 1]
+            alone = [replace(questions[i], english_weight=1.0) for i in mixed]
+            for i, ranking in zip(mixed, await self._search(alone, skips, mixed), strict=True):
+                if english_alone_suffices(ranking.confidence, ranking.margin):
+                    rankings[i] = ranking
+        rest = [i for i, ranking in enumerate(rankings) if ranking is None]
+        searched = await self._search([questions[i] for i in rest], skips, rest)
+        for i, ranking in zip(rest, searched, strict=True):
+            rankings[i] = ranking
+        return [ranking for ranking in rankings if ranking is not None]
+
+    async def _search(
+        self, questions: list[SearchQuestion], skips: Sequence[Chunk | None], at: list[int]
+    ) -> list[Ranking]:
+        """Embed, search and rank questions; skips[at[i]] is a chunk question i must not find."""
+        if not questions:
+            return []
         embedded = await self._embed(questions)
         queries = [
             IndexQuery(dense=vector, sparse=query_vector(question.text))
             for question, (vector, _) in zip(questions, embedded, strict=True)
         ]
         results = await self._index.search_batch(queries, limit=self._limit)
-        left_out = leave_out or [None] * len(texts)
         rankings = []
-        for question, (_, scale), result, skip in zip(
-            questions, embedded, results, left_out, strict=True
-        ):
-            dense = [h for h in _rescaled(result, scale) if h.chunk != skip]
-            sparse = [h for h in result.sparse_hits if h.chunk != skip]
+        for question, (_, scale), result, n in zip(questions, embedded, results, at, strict=True):
+            dense = [h for h in _rescaled(result, scale) if h.chunk != skips[n]]
+            sparse = [h for h in result.sparse_hits if h.chunk != skips[n]]
             english = question.language is Language.EN
             params = self._params if english else CROSS_LINGUAL_RANKING
             ranking = check_days(question.text, rank_entries(dense, sparse, params))

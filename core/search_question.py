@@ -14,6 +14,12 @@ ENGLISH_WEIGHT: Final = 0.5
 entry more often than either alone on the Singlish dev questions and CLINC150 val
 (bench/QUALITY.md). Other languages use E5 alone: MiniLM reads no Chinese or Tamil."""
 
+MINILM_SURE_CONFIDENCE: Final = 0.70
+MINILM_SURE_MARGIN: Final = 0.02
+"""An English question whose MiniLM-only ranking reaches this confidence and lead keeps it
+without asking E5. Chosen on CLINC150 val (best overall accuracy of the bars tried; 76 % of
+questions skip E5, 99.2 % of decisions unchanged): bench/research/cascade_study.txt."""
+
 
 @dataclass(frozen=True, slots=True)
 class SearchQuestion:
@@ -38,3 +44,8 @@ def search_question(text: str, detector: LanguageDetector | None) -> SearchQuest
     # E5 reads the question and the English words side by side; BM25 matches the English ones.
     searched = f"{base} ({', '.join(glosses)})" if glosses else base
     return SearchQuestion(language, searched, 0.0)
+
+
+def english_alone_suffices(confidence: float, margin: float) -> bool:
+    """Whether a MiniLM-only ranking is sure enough to skip the multilingual model."""
+    return confidence >= MINILM_SURE_CONFIDENCE and margin >= MINILM_SURE_MARGIN
