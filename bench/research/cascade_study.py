@@ -19,16 +19,16 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import eval_quality as eq  # noqa: E402
+import eval_quality as eq
 
-import core.search_question as sq  # noqa: E402
-from core.compose import OfflineComposer  # noqa: E402
-from core.edge_index import EdgeIndex  # noqa: E402
-from core.embedding import load_embedder  # noqa: E402
-from core.retrieval import Retriever  # noqa: E402
-from core.sparse import document_vector  # noqa: E402
-from core.vector_index import IndexedChunk  # noqa: E402
-from knowledge_base import ingest  # noqa: E402
+import core.search_question as sq
+from core.compose import OfflineComposer
+from core.edge_index import EdgeIndex
+from core.embedding import load_embedder
+from core.retrieval import Retriever
+from core.sparse import document_vector
+from core.vector_index import IndexedChunk
+from knowledge_base import ingest
 
 BARS = [(t, m) for t in (0.70, 0.75, 0.80, 0.85, 0.90) for m in (0.0, 0.02, 0.05)]
 
@@ -74,8 +74,10 @@ def main() -> None:
             acc = eq.rank_metrics(d_out, queries.gold)["acc1"]
             macc = eq.rank_metrics(m_out, queries.gold)["acc1"]
             mm = eq.decision_metrics(m_out, queries.gold)
-            print(f"\n{data.name} {split}: dual acc1 {acc:.1f} overall {base['overall']:.2f}"
-                  f" | MiniLM alone acc1 {macc:.1f} overall {mm['overall']:.2f}")
+            print(
+                f"\n{data.name} {split}: dual acc1 {acc:.1f} overall {base['overall']:.2f}"
+                f" | MiniLM alone acc1 {macc:.1f} overall {mm['overall']:.2f}"
+            )
             for t, m in BARS:
                 keep = [r.confidence >= t and r.margin >= m for r in mini]
                 mixed = [a if k else b for a, b, k in zip(mini, dual, keep, strict=True)]
@@ -83,9 +85,11 @@ def main() -> None:
                 dm = eq.decision_metrics(out, queries.gold)
                 a1 = eq.rank_metrics(out, queries.gold)["acc1"]
                 same = np.mean([x == y for x, y in zip(out.decision, d_out.decision, strict=True)])
-                print(f"  bar {t:.2f}/{m:.2f}: skip E5 {100*np.mean(keep):5.1f} %  acc1 {a1:5.1f}"
-                      f"  overall {dm['overall']:6.2f}  oos_rec {dm['oos_rec']:6.2f}"
-                      f"  same decision {100*same:5.1f} %")
+                print(
+                    f"  bar {t:.2f}/{m:.2f}: skip E5 {100 * np.mean(keep):5.1f} %  acc1 {a1:5.1f}"
+                    f"  overall {dm['overall']:6.2f}  oos_rec {dm['oos_rec']:6.2f}"
+                    f"  same decision {100 * same:5.1f} %"
+                )
     embedder.close()
 
 
