@@ -110,7 +110,8 @@ def load_stackfaq() -> DataSet:
         entry = str(i)
         question = " ".join(thread["question"].split())
         answers: list[str] = []
-        for answer in thread["answer"]:
+        given = thread["answer"]  # a list of answers, or one answer as a plain string
+        for answer in [given] if isinstance(given, str) else given:
             answer = " ".join((answer or "").split())
             if answer and answer not in answers:  # the file repeats some answers, has empty ones
                 answers.append(answer)

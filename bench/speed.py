@@ -148,7 +148,8 @@ def write_passage_kb(folder: Path) -> None:
     threads = json.loads((SHARED / "stackfaq" / "stackExchange-FAQ.json").read_text())
     folder.mkdir(parents=True, exist_ok=True)
     for n, thread in enumerate(threads["root"]["qapair"]):
-        answers = [a for a in thread["answer"] if isinstance(a, str) and a.strip()]
+        given = thread["answer"]  # a list of answers, or one answer as a plain string
+        answers = [a for a in ([given] if isinstance(given, str) else given) if a and a.strip()]
         body = "\n\n".join(f"## Answer {k + 1}\n\n{a}" for k, a in enumerate(answers))
         (folder / f"thread-{n:03d}.md").write_text(f"# {thread['question']}\n\n{body}\n")
 

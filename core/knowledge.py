@@ -33,7 +33,7 @@ class Chunk:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """A knowledge file as loaded: its path, content hash and chunks."""
+    """A knowledge file as loaded: its path, content hash (bytes and chunking) and chunks."""
 
     path: str
     content_hash: str

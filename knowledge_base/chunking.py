@@ -14,6 +14,12 @@ from markdown_it.tree import SyntaxTreeNode
 from core.knowledge import Chunk, ChunkKind
 from knowledge_base.passages import MAX_WORDS, split_passage, word_count
 
+CHUNKING_VERSION = 2
+"""Raised whenever chunk texts change, so that unchanged files are indexed again (loaders).
+
+2: a section's chunks are searched under its document's title as well as its own headings.
+"""
+
 MAX_ENTRY_ID_LENGTH = 64
 """Longest entry id: fits Telegram's 64-byte callback data, so a quick reply can carry it."""
 
@@ -99,10 +105,11 @@ def chunk_sections(
     document: str, sections: Iterable[Section], *, title: str, max_words: int = MAX_WORDS
 ) -> tuple[Chunk, ...]:
     """Turn a document's sections into passage chunks, one entry per section or part of one."""
-    passages: list[tuple[str, str, str]] = []
+    passages: list[tuple[str, str, str, str]] = []
     for section in sections:
         section_title = " > ".join(section.headings) or title
-        budget = max(max_words - word_count(section_title), max_words // 2)
+        context = searched_heading(title, section.headings)
+        budget = max(max_words - word_count(context), max_words // 2)
         parts = split_passage(section.blocks, budget)
         path_slug = "/".join(
             shorten(slugify(heading), _HEADING_SLUG_LENGTH) for heading in section.headings
@@ -110,22 +117,32 @@ def chunk_sections(
         base = f"{document_slug(document)}:{path_slug}" if path_slug else document_slug(document)
         for index, part in enumerate(parts, start=1):
             entry_id = f"{base}#{index}" if len(parts) > 1 else base
-            passages.append((entry_id, section_title, part))
-    ids = unique_ids(entry_id for entry_id, _, _ in passages)
+            passages.append((entry_id, section_title, context, part))
+    ids = unique_ids(entry_id for entry_id, _, _, _ in passages)
     return tuple(
         Chunk(
             document=document,
             entry_id=cap_entry_id(entry_id),
             title=section_title,
-            text=f"{section_title}\n{passage}",
+            text=f"{context}\n{passage}",
             answer=passage,
             kind=ChunkKind.PASSAGE,
             position=position,
         )
-        for position, (entry_id, (_, section_title, passage)) in enumerate(
+        for position, (entry_id, (_, section_title, context, passage)) in enumerate(
             zip(ids, passages, strict=True)
         )
     )
+
+
+def searched_heading(title: str, headings: tuple[str, ...]) -> str:
+    """The heading path a section's chunks are searched by: the document's title, then its own.
+
+    A section heading alone is often generic ("Fees", "Answer 2"); the title says what it is about.
+    """
+    if headings and headings[0].casefold() != title.casefold():
+        return " > ".join((title, *headings))
+    return " > ".join(headings) or title
 
 
 def text_sections(text: str) -> list[Section]:

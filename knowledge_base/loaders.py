@@ -17,6 +17,7 @@ from pypdf import PdfReader
 
 from core.knowledge import Chunk, Document
 from knowledge_base.chunking import (
+    CHUNKING_VERSION,
     DocumentError,
     Event,
     Section,
@@ -60,7 +61,16 @@ def load_document(path: Path) -> Document:
         data = path.read_bytes()
     except OSError as exc:
         raise DocumentError(document, f"cannot read the file: {exc.strerror or exc}") from exc
-    return Document(document, hashlib.sha256(data).hexdigest(), loader(document, data))
+    return Document(document, content_hash(data), loader(document, data))
+
+
+def content_hash(data: bytes) -> str:
+    """Fingerprint a file's bytes together with the chunking that reads them.
+
+    A new chunking changes every fingerprint, so the next ingest re-indexes (and recalibrates)
+    knowledge that was chunked the old way, although its files did not change.
+    """
+    return hashlib.sha256(f"chunking {CHUNKING_VERSION}\n".encode() + data).hexdigest()
 
 
 def _decode(document: str, data: bytes) -> str:

@@ -75,7 +75,7 @@ def load_stackfaq() -> tuple[KB, dict[str, QuerySet]]:
         entry.append(i)
         kind.append(KIND_Q)
         seen: list[str] = []
-        for a in t["answer"]:
+        for a in [t["answer"]] if isinstance(t["answer"], str) else t["answer"]:
             a = " ".join((a or "").split())
             if not a or a in seen:  # the file repeats some answers and has empty ones
                 continue

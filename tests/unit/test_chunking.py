@@ -7,6 +7,7 @@ from knowledge_base.chunking import (
     Section,
     chunk_sections,
     markdown_sections,
+    searched_heading,
     slugify,
     split_passage,
     text_sections,
@@ -31,11 +32,17 @@ def test_short_section_is_one_chunk_titled_by_its_heading_path() -> None:
 
     assert chunk.title == "Delivery > Fees"
     assert chunk.answer == "Zone A costs $6.\n\nZone B costs $10."
-    assert chunk.text == "Delivery > Fees\nZone A costs $6.\n\nZone B costs $10."
+    assert chunk.text == "Shop > Delivery > Fees\nZone A costs $6.\n\nZone B costs $10."
     assert chunk.kind is ChunkKind.PASSAGE
     assert chunk.document == "kb/shop.md"
     assert chunk.position == 0
     assert re.fullmatch(r"shop-[0-9a-f]{4}:delivery/fees", chunk.entry_id)
+
+
+def test_a_section_is_searched_under_its_document_title_once() -> None:
+    assert searched_heading("Shop", ("Delivery", "Fees")) == "Shop > Delivery > Fees"
+    assert searched_heading("Delivery", ("delivery", "Fees")) == "delivery > Fees"
+    assert searched_heading("Notes", ()) == "Notes"
 
 
 def test_text_without_headings_takes_the_document_title() -> None:

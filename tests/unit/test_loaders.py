@@ -1,4 +1,3 @@
-import hashlib
 import re
 from pathlib import Path
 
@@ -7,7 +6,12 @@ import pytest
 
 from core.knowledge import ChunkKind, Document
 from knowledge_base.chunking import MAX_ENTRY_ID_LENGTH, MAX_WORDS
-from knowledge_base.loaders import SUPPORTED_SUFFIXES, DocumentError, load_document
+from knowledge_base.loaders import (
+    SUPPORTED_SUFFIXES,
+    DocumentError,
+    content_hash,
+    load_document,
+)
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "kb"
 SAMPLE = Path(__file__).parent.parent.parent / "knowledge_base" / "sample"
@@ -51,7 +55,7 @@ def test_markdown_sections_follow_the_heading_path() -> None:
     document = load_document(path)
 
     assert document.path == path.as_posix()
-    assert document.content_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert document.content_hash == content_hash(path.read_bytes())
     assert [c.title for c in document.chunks] == [
         "Kopi Corner Guide",
         "Opening hours",
@@ -63,7 +67,9 @@ def test_markdown_sections_follow_the_heading_path() -> None:
     assert {c.document for c in document.chunks} == {path.as_posix()}
     hours = document.chunks[1]
     assert hours.answer == "We open at 9:00 am on Saturday and close at 1:00 pm."
-    assert hours.text == "Opening hours\nWe open at 9:00 am on Saturday and close at 1:00 pm."
+    assert hours.text == (  # searched under the document's title, shown under its own heading
+        "Kopi Corner Guide > Opening hours\nWe open at 9:00 am on Saturday and close at 1:00 pm."
+    )
 
 
 def test_markdown_keeps_links_lists_and_tables_readable() -> None:
@@ -237,7 +243,7 @@ def test_empty_file_has_no_chunks(tmp_path: Path, name: str) -> None:
     document = load_document(path)
 
     assert document.chunks == ()
-    assert document.content_hash == hashlib.sha256(b"").hexdigest()
+    assert document.content_hash == content_hash(b"")
 
 
 def test_faq_files_dispatch_to_the_faq_reader() -> None:
