@@ -76,6 +76,9 @@ class OnnxEmbedder(SymmetricModel):
         # The arena keeps the largest batch's buffers for good; without it memory returns
         # after an ingest, and a question's buffers are small enough to allocate each time.
         options.enable_cpu_mem_arena = False
+        # Idle intra-op threads spin by default, on the core E5 and the event loop need
+        # (StackFAQ at 32 at once: 38 messages/s spinning, 43 without; bench/RESULTS.md).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(onnx_file), options, providers=["CPUExecutionProvider"]
         )
