@@ -50,6 +50,8 @@ _Loader = Callable[[str, bytes], tuple[Chunk, ...]]
 def load_document(path: Path) -> Document:
     """Load one knowledge file; raise DocumentError naming the file and why it cannot be used."""
     document = path.as_posix()
+    if not path.exists():  # a mistyped path is not a file of an unsupported type
+        raise DocumentError(document, "no such file or folder")
     suffix = path.suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:

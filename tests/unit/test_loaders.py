@@ -222,9 +222,20 @@ def test_unsupported_extension_is_a_document_error(tmp_path: Path) -> None:
     assert ".md" in caught.value.reason
 
 
-def test_missing_file_is_a_document_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["gone.md", "sample", "prices.xlsx"])
+def test_a_missing_path_is_said_to_be_missing_whatever_its_name(tmp_path: Path, name: str) -> None:
+    with pytest.raises(DocumentError) as caught:
+        load_document(tmp_path / name)
+
+    assert caught.value.reason == "no such file or folder"
+
+
+def test_a_file_that_cannot_be_read_is_a_document_error(tmp_path: Path) -> None:
+    folder = tmp_path / "faq.md"  # a folder named like a file: it exists, but is no file
+    folder.mkdir()
+
     with pytest.raises(DocumentError, match="cannot read the file"):
-        load_document(tmp_path / "gone.md")
+        load_document(folder)
 
 
 def test_text_that_is_not_utf8_is_a_document_error(tmp_path: Path) -> None:
