@@ -440,8 +440,10 @@ def dense_agreement(m: Measured, split: str) -> tuple[float, float, float]:
             hit = len(set(exact.tolist()) & set(got))
             same += hit == k
             found += hit
-            first = h.dense[start + row][0][1] if h.dense[start + row] else -math.inf
-            missed_top += first < best[row] - 1e-5
+            # Compared in the index's own space: the hits' scores were rescaled for ranking
+            # (two models' weighted cosines), the exact search's were not.
+            returned_best = float(sims[row, got].max()) if got else -math.inf
+            missed_top += returned_best < best[row] - 1e-5
     n = len(h.dense_chunks)
     return 100 * same / n, 100 * found / (n * k), 100 * missed_top / n
 

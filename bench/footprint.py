@@ -256,6 +256,10 @@ class Bot:
     log: Path
 
 
+SETTINGS: dict[str, str] = {}
+"""Bot settings given with --setting, over the defaults, for every process the bench starts."""
+
+
 def bot_env(code: Path, data_dir: Path, port: int, providers: Providers) -> dict[str, str]:
     """The bot's settings: the sample knowledge base, every channel against the fakes."""
     channels = provider_env(providers.telegram, providers.twilio, providers.smtp, providers.dovecot)
@@ -269,7 +273,7 @@ def bot_env(code: Path, data_dir: Path, port: int, providers: Providers) -> dict
     env = server_env(data_dir, kb, port, providers.telegram.base_url, False, extra)
     for name in ("WORKER_CONCURRENCY", "EMBEDDING_INT8", "TELEGRAM_RATE_PER_SECOND"):
         env.pop(name)  # the defaults
-    return env
+    return {**env, **SETTINGS}
 
 
 def launch(args: list[str], env: dict[str, str], data_dir: Path, **io: Any) -> Bot:
@@ -610,7 +614,9 @@ def _mem_row(what: str, m: dict[str, Any]) -> str:
 
 def table(label: str, run: dict[str, Any]) -> str:
     """The markdown tables of one labelled run."""
-    lines = [f"### {label}: {run.get('date', '?')}, code {run.get('commit', '?')}", ""]
+    given = ", ".join(f"{k}={v}" for k, v in run.get("settings", {}).items())
+    title = f"### {label}: {run.get('date', '?')}, code {run.get('commit', '?')}"
+    lines = [title + (f", with {given}" if given else ""), ""]
     if "memory" in run or "webhooks" in run:
         lines += [
             "| state | bot RSS / PSS | PostgreSQL RSS / PSS (processes) | Valkey RSS / PSS | "
@@ -679,6 +685,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "date": f"{datetime.now(UTC):%Y-%m-%d}",
         "commit": commit_of(code),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "settings": dict(SETTINGS),
     }
     root = Path(tempfile.mkdtemp(prefix="footprint-"))
     os.chmod(root, 0o755)  # PostgreSQL runs as its own user when we are root
@@ -716,7 +723,19 @@ def main() -> None:
     parser.add_argument("--code", default=str(REPO), help="the checkout whose bot is measured")
     parser.add_argument("--label", default="current", help="the results file's key for this run")
     parser.add_argument("--report", action="store_true", help="only print the saved results")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a bot setting instead of its default (e.g. EMBEDDING_INT8=true); repeatable",
+    )
     args = parser.parse_args()
+    for setting in args.setting:
+        name, sep, value = setting.partition("=")
+        if not sep or not name:
+            parser.error(f"--setting takes NAME=VALUE, not {setting!r}")
+        SETTINGS[name.strip().upper()] = value
     logging.getLogger("mail.log").setLevel(logging.ERROR)  # aiosmtpd: a warning per login
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     if args.report:
