@@ -66,7 +66,6 @@ INT8 = os.environ.get("EMBEDDING_INT8", "").lower() in ("1", "true")
 
 SETS = ("stackfaq", "clinc150")
 ANSWER_WORDS = 180  # faq_answer chunk = question + " " + answer, cut to this many words (research)
-QUERY_BATCH = 256  # questions per Retriever.retrieve_many call
 UPSERT_BATCH = 4096  # chunks per EdgeIndex.upsert (each upsert optimizes and flushes)
 COLLECTION = "eval"
 BOT = "bot default"
@@ -276,15 +275,19 @@ async def measure(data: DataSet, embedder: Embedder) -> Measured:
             hits: dict[str, Hits] = {}
             t0 = time.perf_counter()
             for split, queries in data.queries.items():
-                index.queries.clear()
-                index.results.clear()
                 rankings: list[Ranking] = []
-                for start in range(0, len(queries.texts), QUERY_BATCH):
-                    batch = queries.texts[start : start + QUERY_BATCH]
-                    rankings.extend(await retriever.retrieve_many(batch))
-                if len(index.results) != len(rankings):
-                    raise RuntimeError("recorded searches do not match the rankings")
-                hits[split] = _hits(index.queries, index.results)
+                searches: list[IndexQuery] = []
+                results: list[SearchResult] = []
+                for text in queries.texts:  # one at a time: each question's searches are known
+                    searched = len(index.results)
+                    rankings.extend(await retriever.retrieve_many([text]))
+                    if len(index.results) == searched:
+                        raise RuntimeError(f"{data.name}: no search recorded for {text!r}")
+                    # MiniLM first: an unsure English question is searched again with both
+                    # models. The baselines take the search its ranking came from, the last.
+                    searches.append(index.queries[-1])
+                    results.append(index.results[-1])
+                hits[split] = _hits(searches, results)
                 outcomes[split] = {
                     BOT: _bot_outcome(queries, rankings, composer),
                     DENSE: _rank_outcome(hits[split].dense),
