@@ -29,7 +29,7 @@ from core.consent import PrivacyNotice
 from core.conversation import ConversationCore
 from core.data_rights import DataRights
 from core.edge_index import EdgeIndex
-from core.embedding import LocalEmbedder, load_embedder
+from core.embedding import LocalEmbedder, load_embedder, vectors_name
 from core.escalation import EscalationPolicy, HandoffNotices
 from core.greetings import Greetings
 from core.language import LanguageDetector
@@ -123,7 +123,8 @@ class Services:
         s = self.settings
         self.storage = await self._open_storage()
         if not self._load_model:
-            self.embedder = LazyEmbedder(s.embedding_model, self.load_embedder)
+            name = vectors_name(s.embedding_model, s.embedding_int8)
+            self.embedder = LazyEmbedder(name, self.load_embedder)
             self._stack.callback(self.embedder.close)
             return
         self.embedder = await asyncio.to_thread(self.load_embedder)

@@ -20,6 +20,26 @@ DUAL = f"{MINILM}+{E5_SMALL}"
 """Both models in one vector, weighted by the question's language (core.dual_embedding)."""
 BUNDLED_MODEL = DUAL
 BUNDLED_MODELS = (DUAL, MINILM, E5_SMALL)
+INT8_MARK = " int8"
+"""Added to a model's name when its weights are int8: its vectors differ from the model's own."""
+
+
+def vectors_name(model: str, int8: bool = False) -> str:
+    """The name an index records for vectors of a configured model, with int8 weights or not.
+
+    int8 changes every vector a little, so an index built without it must be embedded again
+    with it (and the other way round); the name is what tells them apart.
+    """
+    if not int8:
+        return model
+    if model == DUAL:  # only MiniLM has int8 weights; E5 is 4-bit either way
+        return f"{MINILM}{INT8_MARK}+{E5_SMALL}"
+    return f"{model}{INT8_MARK}"
+
+
+def model_family(name: str) -> str:
+    """An embedder's name without its int8 mark: the model whose tuned settings it shares."""
+    return name.replace(INT8_MARK, "")
 
 
 class Embedder(Protocol):
@@ -91,7 +111,7 @@ def _bundled_minilm(int8: bool, cache_dir: Path) -> LocalEmbedder:
 
     model_dir = Path(resolve_model_path(MINILM))
     onnx_file = cached_model(model_dir, cache_dir, MINILM, int8)
-    return OnnxEmbedder(MINILM, model_dir, onnx_file)
+    return OnnxEmbedder(vectors_name(MINILM, int8), model_dir, onnx_file)
 
 
 def resolve_model_path(name: str) -> str:
@@ -117,7 +137,7 @@ class SentenceTransformerEmbedder(SymmetricModel):
     def __init__(
         self, model_name: str = MINILM, batch_size: int = 64, quantize: bool = False
     ) -> None:
-        super().__init__(model_name)
+        super().__init__(vectors_name(model_name, quantize))
         # Models load from disk only: a hub lookup would hang on a machine with no internet.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 
-from core.embedding import DUAL, E5_SMALL, MINILM, LocalEmbedder, Vectors
+from core.embedding import DUAL, E5_SMALL, MINILM, LocalEmbedder, Vectors, model_family
 
 KNOWN_DIMENSIONS = {MINILM: 384, E5_SMALL: 384, DUAL: 768}
 """The bundled models' vector lengths, known without loading them."""
@@ -35,8 +35,8 @@ class LazyEmbedder:
         """Length of each vector; known for the bundled models, else from the loaded model."""
         if self._model is not None:
             return self._model.dimension
-        if self._name in KNOWN_DIMENSIONS:
-            return KNOWN_DIMENSIONS[self._name]
+        if (family := model_family(self._name)) in KNOWN_DIMENSIONS:
+            return KNOWN_DIMENSIONS[family]
         raise RuntimeError(f"load model {self._name!r} before asking its dimension")
 
     @property

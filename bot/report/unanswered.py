@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from bot.report.period import Period
 from core.dual_embedding import DualEmbedder
-from core.embedding import DUAL, E5_SMALL, MINILM, Vectors
+from core.embedding import DUAL, E5_SMALL, MINILM, Vectors, model_family
 from core.knowledge_masking import mask_personal
 from core.language import Language, LanguageDetector
 
@@ -119,7 +119,7 @@ async def _grouped(
     ]
     vectors = np.concatenate(slices)
     if threshold is None:
-        threshold = THRESHOLDS.get(embedder.name, DEFAULT_THRESHOLD)
+        threshold = THRESHOLDS.get(model_family(embedder.name), DEFAULT_THRESHOLD)
     labels = await asyncio.to_thread(cluster_labels, vectors, threshold)
     weights = np.array([counts[t] for t in texts], dtype=np.int64)
     groups = [

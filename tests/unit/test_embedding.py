@@ -13,8 +13,19 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.thresholds import DEFAULT_THRESHOLDS
-from core.embedding import DUAL, E5_SMALL, MINILM, E5Embedder, Vectors, load_embedder
+from core.embedding import (
+    DUAL,
+    E5_SMALL,
+    MINILM,
+    E5Embedder,
+    LocalEmbedder,
+    Vectors,
+    load_embedder,
+    model_family,
+    vectors_name,
+)
 from core.knowledge import ChunkKind
+from core.lazy_embedding import LazyEmbedder
 from core.retrieval import Retriever
 from core.vector_index import (
     LEGACY_MODEL,
@@ -198,6 +209,27 @@ async def test_retrieval_embeds_customers_words_as_questions() -> None:
         assert embedder.queries == ["Saturday open?"] and not embedder.documents
     finally:
         await retriever.close()
+
+
+def test_int8_weights_give_vectors_a_name_of_their_own() -> None:
+    int8_dual = vectors_name(DUAL, int8=True)
+    assert vectors_name(DUAL) == DUAL and vectors_name(MINILM) == MINILM
+    assert int8_dual == f"{MINILM} int8+{E5_SMALL}"  # E5 is 4-bit either way
+    assert vectors_name(MINILM, int8=True) != MINILM
+    assert model_family(int8_dual) == DUAL
+
+    def never_loaded() -> LocalEmbedder:
+        raise AssertionError("the dimension of a bundled model is known without loading it")
+
+    assert LazyEmbedder(int8_dual, never_loaded).dimension == 768
+
+
+def test_the_int8_model_reports_the_name_an_index_records_for_it() -> None:
+    embedder = load_embedder(MINILM, quantize=True)  # exported once into the model cache
+    try:
+        assert embedder.name == vectors_name(MINILM, int8=True)
+    finally:
+        embedder.close()
 
 
 def test_an_index_records_its_model_and_refuses_another() -> None:
