@@ -47,6 +47,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
+from core.dual_embedding import E5_FLOOR, E5_STRETCH, DualEmbedder, Scale  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402
 from core.embedding import BUNDLED_MODEL, Embedder, load_embedder  # noqa: E402
 from core.knowledge import Chunk, ChunkKind  # noqa: E402
@@ -287,7 +288,7 @@ async def measure(data: DataSet, embedder: Embedder) -> Measured:
                     # models. The baselines take the search its ranking came from, the last.
                     searches.append(index.queries[-1])
                     results.append(index.results[-1])
-                hits[split] = _hits(searches, results)
+                hits[split] = _hits(searches, results, embedder)
                 outcomes[split] = {
                     BOT: _bot_outcome(queries, rankings, composer),
                     DENSE: _rank_outcome(hits[split].dense),
@@ -301,13 +302,33 @@ async def measure(data: DataSet, embedder: Embedder) -> Measured:
     return Measured(data, outcomes, hits, np.asarray(vectors), limit, timings)
 
 
-def _hits(queries: list[IndexQuery], results: list[SearchResult]) -> Hits:
+def _hits(queries: list[IndexQuery], results: list[SearchResult], embedder: Embedder) -> Hits:
+    scales = [_bot_scale(q, embedder) for q in queries]
     return Hits(
-        dense=[[(h.chunk.entry_id, h.score) for h in r.dense_hits] for r in results],
+        dense=[
+            [(h.chunk.entry_id, scale.apply(h.score)) for h in r.dense_hits]
+            for r, scale in zip(results, scales, strict=True)
+        ],
         sparse=[[(h.chunk.entry_id, h.score) for h in r.sparse_hits] for r in results],
         dense_vectors=np.asarray([np.asarray(q.dense, dtype=np.float32) for q in queries]),
         dense_chunks=[[h.chunk.position for h in r.dense_hits] for r in results],
     )
+
+
+def _bot_scale(query: IndexQuery, embedder: Embedder) -> Scale:
+    """How the retriever turned this search's scores into the weighted cosine sum it ranks by.
+
+    With both models, MiniLM-first searches and searches with both models give raw scores on
+    different scales; dense-only must compare them as the bot does. The query vector is
+    [w * MiniLM ; (1 - w) * E5_STRETCH * E5] with both parts unit length, so w is the norm of its
+    first part (core/dual_embedding.py).
+    """
+    if not isinstance(embedder, DualEmbedder):
+        return Scale()
+    vector = np.asarray(query.dense, dtype=np.float64)
+    weight = float(np.linalg.norm(vector[: embedder.english.dimension]))
+    factor = float(np.linalg.norm(vector)) * math.sqrt(2.0)
+    return Scale(factor=factor, offset=-(1.0 - weight) * E5_STRETCH * E5_FLOOR)
 
 
 def _bot_outcome(queries: QuerySet, rankings: list[Ranking], composer: OfflineComposer) -> Outcome:
