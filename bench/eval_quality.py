@@ -47,7 +47,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bot.thresholds import DEFAULT_THRESHOLDS  # noqa: E402
 from core.compose import ComposeRequest, OfflineComposer, Thresholds  # noqa: E402
-from core.dual_embedding import E5_FLOOR, E5_STRETCH, DualEmbedder, Scale  # noqa: E402
+from core.dual_embedding import DualEmbedder, Scale, query_scale  # noqa: E402
 from core.edge_index import EdgeIndex  # noqa: E402
 from core.embedding import BUNDLED_MODEL, Embedder, load_embedder  # noqa: E402
 from core.knowledge import Chunk, ChunkKind  # noqa: E402
@@ -325,10 +325,8 @@ def _bot_scale(query: IndexQuery, embedder: Embedder) -> Scale:
     """
     if not isinstance(embedder, DualEmbedder):
         return Scale()
-    vector = np.asarray(query.dense, dtype=np.float64)
-    weight = float(np.linalg.norm(vector[: embedder.english.dimension]))
-    factor = float(np.linalg.norm(vector)) * math.sqrt(2.0)
-    return Scale(factor=factor, offset=-(1.0 - weight) * E5_STRETCH * E5_FLOOR)
+    vector = np.asarray(query.dense, dtype=np.float32)
+    return query_scale(vector, float(np.linalg.norm(vector[: embedder.english.dimension])))
 
 
 def _bot_outcome(queries: QuerySet, rankings: list[Ranking], composer: OfflineComposer) -> Outcome:

