@@ -3,12 +3,15 @@
 In-scope probes are the knowledge base's own FAQ phrasings (a question and its alternatives),
 each asked as a customer would with that phrasing left out of the knowledge, so only the
 entry's other phrasings and its answer can find it. Out-of-scope probes are generic questions
-no business answers (core/lexicon/off_topic.yaml), in English, Chinese, Malay and Tamil.
+no business answers (core/lexicon/off_topic.yaml), in English, Chinese, Malay and Tamil, and
+near misses: FAQ phrasings asked with their whole entry left out, close to the business's
+topics as real out-of-scope traffic is.
 
-English: the answer threshold that best separates the two (right answers kept, wrong answers
-and off-topic answers refused). Other languages have no in-scope probes (the knowledge is in
-English): their threshold sits above where their own off-topic questions end, by a fixed share
-of the distance English keeps between its threshold and its off-topic end.
+English: the answer threshold that best separates them (right answers kept, wrong answers
+and off-topic answers refused, near misses refused at a small weight). Other languages have no
+in-scope probes (the knowledge is in English): their threshold sits above where their own
+off-topic questions end, by a fixed share of the distance English keeps between its threshold
+and its off-topic end.
 """
 
 from __future__ import annotations
@@ -29,11 +32,18 @@ from core.knowledge import Chunk, ChunkKind
 from core.language import Language
 from core.ranking import Ranking
 
-VERSION = 1
+VERSION = 2
 """Bumped when the method changes, so stored calibrations are made again."""
 MAX_IN_SCOPE_PROBES = 400
 MIN_IN_SCOPE_PROBES = 8
 MIN_OFF_TOPIC_PROBES = 8
+MAX_NEAR_MISS_PROBES = 200
+NEAR_MISS_WEIGHT = 0.05
+"""What declining every near miss (a phrasing asked with its whole entry left out) is worth,
+against 1 for declining every off-topic probe. Small, because a near miss is not always out of
+scope (entries overlap: another may answer it rightly) and scores close to the in-scope
+phrasings: weighed like off-topic questions, they lift the threshold over most right answers.
+Chosen on CLINC150 val as ten businesses (bench/research/calibration_study.py, QUALITY.md)."""
 OFF_TOPIC_QUANTILE = 0.9
 """Where a language's off-topic questions "end": this share of them scores lower."""
 CROSS_LINGUAL_GAP = 0.5
@@ -47,7 +57,7 @@ class ProbeRetrieval(Protocol):
     """Ranks entries for many questions, optionally leaving one chunk out of each search."""
 
     async def retrieve_many(
-        self, texts: Sequence[str], leave_out: Sequence[Chunk | None] = ()
+        self, texts: Sequence[str], leave_out: Sequence[frozenset[Chunk]] = ()
     ) -> list[Ranking]:
         """Rank entries for each question."""
         ...
@@ -148,10 +158,35 @@ def in_scope_probes(chunks: Sequence[Chunk], limit: int = MAX_IN_SCOPE_PROBES) -
     return [usable[int(n * step)] for n in range(limit)]
 
 
+def near_miss_probes(
+    chunks: Sequence[Chunk], limit: int = MAX_NEAR_MISS_PROBES
+) -> list[tuple[Chunk, frozenset[Chunk]]]:
+    """FAQ phrasings, each with its whole entry to leave out (taken from every entry in turn).
+
+    Asked with its entry gone, a phrasing is a question close to this business that its
+    knowledge does not answer: the out-of-scope question real traffic brings, unlike generic
+    small talk.
+    """
+    entries: dict[tuple[str, str], list[Chunk]] = {}
+    for chunk in chunks:
+        entries.setdefault((chunk.document, chunk.entry_id), []).append(chunk)
+    if len(entries) < 2:
+        return []
+    phrasings = [
+        [c for c in group if c.kind is ChunkKind.FAQ_QUESTION] for group in entries.values()
+    ]
+    whole = [frozenset(group) for group in entries.values()]
+    probes: list[tuple[Chunk, frozenset[Chunk]]] = []
+    for turn in range(max(len(p) for p in phrasings)):
+        probes.extend((p[turn], w) for p, w in zip(phrasings, whole, strict=True) if turn < len(p))
+    return probes[:limit]
+
+
 async def calibrate_index(retrieval: ProbeRetrieval, chunks: Sequence[Chunk]) -> Calibration:
     """Ask the probes of this knowledge base and choose thresholds from the answers."""
     probes = in_scope_probes(chunks)
-    rankings = await retrieval.retrieve_many([c.text for c in probes], leave_out=probes)
+    leave_out = [frozenset((c,)) for c in probes]
+    rankings = await retrieval.retrieve_many([c.text for c in probes], leave_out=leave_out)
     in_scope = [
         Probe(r.confidence, r.language, r.top is not None and r.top.entry_id == c.entry_id)
         for c, r in zip(probes, rankings, strict=True)
@@ -159,10 +194,15 @@ async def calibrate_index(retrieval: ProbeRetrieval, chunks: Sequence[Chunk]) ->
     questions = off_topic_questions()
     scored = await retrieval.retrieve_many([q for _, q in questions])
     off_topic = [Probe(r.confidence, r.language) for r in scored]
-    return choose(in_scope, off_topic)
+    near = near_miss_probes(chunks)
+    asked = await retrieval.retrieve_many([c.text for c, _ in near], [entry for _, entry in near])
+    near_miss = [Probe(r.confidence, r.language) for r in asked]
+    return choose(in_scope, off_topic, near_miss)
 
 
-def choose(in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> Calibration:
+def choose(
+    in_scope: Sequence[Probe], off_topic: Sequence[Probe], near_miss: Sequence[Probe] = ()
+) -> Calibration:
     """Thresholds from scored probes; answer None (keep the defaults) when too few."""
     english_in = [p for p in in_scope if p.language == Language.EN.value]
     typical = statistics.median(p.confidence for p in english_in) if english_in else None
@@ -185,7 +225,8 @@ def choose(in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> Calibration
             "Add alternatives (other ways customers ask) to FAQ entries to calibrate."
         )
         return Calibration(None, {}, len(english_in), counts, tuple(notes))
-    answer, summary = _best_threshold(english_in, english_out)
+    english_near = [p for p in near_miss if p.language == Language.EN.value]
+    answer, summary = _best_threshold(english_in, english_out, english_near)
     notes.append(summary)
     english_end = _quantile([p.confidence for p in english_out], OFF_TOPIC_QUANTILE)
     by_language = {}
@@ -198,11 +239,13 @@ def choose(in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> Calibration
     return Calibration(answer, by_language, len(english_in), counts, tuple(notes))
 
 
-def _best_threshold(in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> tuple[float, str]:
+def _best_threshold(
+    in_scope: Sequence[Probe], off_topic: Sequence[Probe], near_miss: Sequence[Probe]
+) -> tuple[float, str]:
     """The middle of the widest run of thresholds that score best (see `_score`)."""
-    values = sorted({round(p.confidence, 4) for p in (*in_scope, *off_topic)})
+    values = sorted({round(p.confidence, 4) for p in (*in_scope, *off_topic, *near_miss)})
     candidates = [(a + b) / 2 for a, b in itertools.pairwise(values)] or values
-    scores = [_score(t, in_scope, off_topic) for t in candidates]
+    scores = [_score(t, in_scope, off_topic, near_miss) for t in candidates]
     best = max(scores)
     run_start = run_end = None
     longest = (0.0, candidates[scores.index(best)])
@@ -220,17 +263,32 @@ def _best_threshold(in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> tu
     answered_off = sum(p.confidence >= threshold for p in off_topic)
     summary = (
         f"At {threshold:.3f}: {right}/{len(in_scope)} FAQ phrasings answered right, {wrong} "
-        f"answered wrongly, {answered_off}/{len(off_topic)} English off-topic probes answered."
+        f"answered wrongly, {answered_off}/{len(off_topic)} English off-topic probes answered"
     )
-    return threshold, summary
+    if near_miss:
+        answered_near = sum(p.confidence >= threshold for p in near_miss)
+        summary += (
+            f", {answered_near}/{len(near_miss)} FAQ phrasings asked with their whole entry "
+            "left out answered by another entry"
+        )
+    return threshold, summary + "."
 
 
-def _score(threshold: float, in_scope: Sequence[Probe], off_topic: Sequence[Probe]) -> float:
-    """Share answered right, minus share answered wrongly, plus share of off-topic declined."""
+def _score(
+    threshold: float,
+    in_scope: Sequence[Probe],
+    off_topic: Sequence[Probe],
+    near_miss: Sequence[Probe],
+) -> float:
+    """Share answered right, minus share answered wrongly, plus shares of outside probes
+    declined: all of the off-topic share, NEAR_MISS_WEIGHT of the near-miss share."""
     right = sum(p.right and p.confidence >= threshold for p in in_scope)
     wrong = sum(not p.right and p.confidence >= threshold for p in in_scope)
-    declined = sum(p.confidence < threshold for p in off_topic)
-    return (right - wrong) / len(in_scope) + declined / len(off_topic)
+    declined = sum(p.confidence < threshold for p in off_topic) / len(off_topic)
+    if near_miss:
+        share = sum(p.confidence < threshold for p in near_miss) / len(near_miss)
+        declined += NEAR_MISS_WEIGHT * share
+    return (right - wrong) / len(in_scope) + declined
 
 
 def _quantile(values: Sequence[float], q: float) -> float:

@@ -69,12 +69,13 @@ class Retriever:
         return await future
 
     async def retrieve_many(
-        self, texts: Sequence[str], leave_out: Sequence[Chunk | None] = ()
+        self, texts: Sequence[str], leave_out: Sequence[frozenset[Chunk]] = ()
     ) -> list[Ranking]:
         """Rank entries for many questions in one batch (evaluation, calibration).
 
-        leave_out[i], when given, is a chunk the i-th question must not find: calibration asks
-        an FAQ phrasing as a question and leaves the phrasing itself out of the knowledge.
+        leave_out[i], when given, holds chunks the i-th question must not find: calibration
+        asks an FAQ phrasing as a question and leaves the phrasing itself, or its whole entry,
+        out of the knowledge.
         """
         return await self._process(list(texts), list(leave_out))
 
@@ -99,7 +100,7 @@ class Retriever:
                     pending.future.set_result(ranking)
 
     async def _process(
-        self, texts: list[str], leave_out: list[Chunk | None] | None = None
+        self, texts: list[str], leave_out: list[frozenset[Chunk]] | None = None
     ) -> list[Ranking]:
         """Embed, search and rank a batch of questions; English ones by MiniLM alone first.
 
@@ -108,7 +109,7 @@ class Retriever:
         with both models (bench/QUALITY.md, "MiniLM first").
         """
         questions = [search_question(text, self._detector) for text in texts]
-        skips = leave_out or [None] * len(texts)
+        skips = leave_out or [frozenset()] * len(texts)
         rankings: list[Ranking | None] = [None] * len(questions)
         if isinstance(self._embedder, WeightedEmbedder):
             mixed = [i for i, q in enumerate(questions) if 0 < q.english_weight < 1]
@@ -123,9 +124,9 @@ class Retriever:
         return [ranking for ranking in rankings if ranking is not None]
 
     async def _search(
-        self, questions: list[SearchQuestion], skips: Sequence[Chunk | None], at: list[int]
+        self, questions: list[SearchQuestion], skips: Sequence[frozenset[Chunk]], at: list[int]
     ) -> list[Ranking]:
-        """Embed, search and rank questions; skips[at[i]] is a chunk question i must not find."""
+        """Embed, search and rank questions; skips[at[i]] are chunks question i must not find."""
         if not questions:
             return []
         embedded = await self._embed(questions)
@@ -133,11 +134,13 @@ class Retriever:
             IndexQuery(dense=vector, sparse=query_vector(question.text))
             for question, (vector, _) in zip(questions, embedded, strict=True)
         ]
-        results = await self._index.search_batch(queries, limit=self._limit)
+        # hits of left-out chunks are dropped after the search: fetch enough to make up for them
+        room = max(len(skips[n]) for n in at)
+        results = await self._index.search_batch(queries, limit=self._limit + room)
         rankings = []
         for question, (_, scale), result, n in zip(questions, embedded, results, at, strict=True):
-            dense = [h for h in _rescaled(result, scale) if h.chunk != skips[n]]
-            sparse = [h for h in result.sparse_hits if h.chunk != skips[n]]
+            dense = [h for h in _rescaled(result, scale) if h.chunk not in skips[n]]
+            sparse = [h for h in result.sparse_hits if h.chunk not in skips[n]]
             english = question.language is Language.EN
             params = self._params if english else CROSS_LINGUAL_RANKING
             ranking = check_days(question.text, rank_entries(dense, sparse, params))

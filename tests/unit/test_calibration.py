@@ -12,6 +12,7 @@ from core.calibration import (
     calibrate_index,
     choose,
     in_scope_probes,
+    near_miss_probes,
     off_topic_questions,
 )
 from core.compose import Thresholds
@@ -91,29 +92,57 @@ def test_the_bundled_off_topic_probes_cover_four_languages() -> None:
 
 
 class LeaveOutRetrieval:
-    """Ranks by exact text match, leaving out the chunk it is told to."""
+    """Ranks by the first word, leaving out the chunks it is told to."""
 
     def __init__(self, chunks: Sequence[Chunk]) -> None:
         self.chunks = list(chunks)
-        self.left_out: list[Chunk | None] = []
+        self.left_out: list[frozenset[Chunk]] = []
 
     async def retrieve_many(
-        self, texts: Sequence[str], leave_out: Sequence[Chunk | None] = ()
+        self, texts: Sequence[str], leave_out: Sequence[frozenset[Chunk]] = ()
     ) -> list[Ranking]:
-        skips = list(leave_out) or [None] * len(texts)
+        skips = list(leave_out) or [frozenset[Chunk]()] * len(texts)
         self.left_out.extend(skips)
         rankings = []
         for text, skip in zip(texts, skips, strict=True):
-            found = [c for c in self.chunks if c != skip and c.text.split()[0] == text.split()[0]]
+            first = text.split()[0]
+            found = [c for c in self.chunks if c not in skip and c.text.split()[0] == first]
             entries = tuple(RankedEntry(c.entry_id, 0.8, c) for c in found[:1])
             rankings.append(Ranking(entries, 0.8 if entries else 0.1))
         return rankings
 
 
-async def test_calibrate_index_leaves_each_phrasing_out_of_its_own_search() -> None:
+async def test_calibrate_index_leaves_each_phrasing_then_each_entry_out_of_its_search() -> None:
     chunks = [faq(f"e{n}", f"w{n} phrasing {k}") for n in range(6) for k in range(2)]
     retrieval = LeaveOutRetrieval(chunks)
     calibration = await calibrate_index(retrieval, chunks)
-    assert [c for c in retrieval.left_out if c is not None] == chunks
+    singles = [frozenset((c,)) for c in chunks]
+    entries = {frozenset(c for c in chunks if c.entry_id == f"e{n}") for n in range(6)}
+    assert retrieval.left_out[: len(chunks)] == singles
+    assert entries <= set(retrieval.left_out)
     assert calibration.answer is not None and 0.1 < calibration.answer < 0.8
     assert calibration.in_scope == 12
+    assert "whole entry left out" in calibration.explain()
+
+
+def test_near_miss_probes_take_phrasings_from_every_entry_in_turn() -> None:
+    chunks = [faq("a", "a1"), faq("a", "a2"), faq("a", "a3"), faq("b", "b1"), faq("c", "c1")]
+    probes = near_miss_probes(chunks, limit=4)
+    assert [c.text for c, _ in probes] == ["a1", "b1", "c1", "a2"]
+    whole_a = frozenset(c for c in chunks if c.entry_id == "a")
+    assert all(entry == whole_a for c, entry in probes if c.entry_id == "a")
+    assert near_miss_probes([faq("a", "a1"), faq("a", "a2")]) == []  # nothing else to find
+
+
+def test_near_misses_answered_by_other_entries_raise_the_threshold() -> None:
+    lowest = Probe(0.50, "en", right=True)
+    in_scope = [lowest, *(Probe(0.60 + i / 100, "en", right=True) for i in range(39))]
+    off_topic = [Probe(0.20 + i / 100, "en") for i in range(20)]  # 0.20 .. 0.39
+    near = [Probe(0.55, "en") for _ in range(40)]  # close questions above the lowest right one
+    without = choose(in_scope, off_topic).answer
+    with_near = choose(in_scope, off_topic, near).answer
+    assert without is not None and with_near is not None
+    assert without < 0.50 and 0.55 < with_near < 0.60  # one right answer given up for them
+    # near misses weigh little: they never push the threshold over many right answers
+    far = [Probe(0.80, "en") for _ in range(40)]
+    assert (choose(in_scope, off_topic, far).answer or 1) < 0.50
