@@ -238,7 +238,9 @@ class StaffMailSender:
         self._mailer = mailer
         self._mails = mails
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Forward one customer message to staff."""
         message = self._mails.forward(address, text)
         await self._mailer.send(message)

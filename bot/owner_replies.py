@@ -45,7 +45,9 @@ class Publisher(Protocol):
 class Confirmations(Protocol):
     """Sends the confirmation mail (channels.email.EmailSender: a route in, Message-IDs out)."""
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Send one threaded mail to the route `address`."""
         ...
 

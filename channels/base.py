@@ -83,8 +83,13 @@ class ChannelSender(Protocol):
 
     channel: ChannelName
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Send one reply (split into parts if needed); return the provider's id of each part.
+
+        `language` is the customer's (an ISO 639-1 code): the words a channel adds around the
+        choices, such as "Reply with a number:", are written in it.
 
         Raises SendError on failure. A reply split into parts may fail after some parts went
         out; the error then says so in its reason, and callers do not resend it.

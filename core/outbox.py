@@ -11,6 +11,11 @@ import asyncpg
 
 from core.messages import Choice
 
+_RETURNED = """m.id, m.channel, m.address, m.body, m.choices, m.attempts, m.kind,
+    (SELECT k.language FROM conversations cv JOIN contacts k ON k.id = cv.contact_id
+      WHERE cv.id = m.conversation_id) AS language"""
+"""The columns of a claimed reply; the language is the customer's, as the core last saw it."""
+
 # Providers report progress out of order; a status never moves back to an earlier rank.
 _STATUS_RANK_SQL = """
 CASE {col} WHEN 'accepted' THEN 0 WHEN 'queued' THEN 1 WHEN 'sending' THEN 2 WHEN 'sent' THEN 3
@@ -31,6 +36,8 @@ class OutboundItem:
     attempts: int
     kind: str = "text"
     """"text", or "template": the channel's approved opener (WhatsApp outside 24 hours)."""
+    language: str = "en"
+    """The customer's language (ISO 639-1), for what the channel writes around choices."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +100,7 @@ class PostgresOutbox:
     ) -> Claimed:
         """Lease the unsent replies to one inbound message."""
         rows = await self._pool.fetch(
-            """
+            f"""
             WITH inbound AS (
                 SELECT id FROM messages
                  WHERE channel = $1 AND direction = 'inbound' AND provider_message_id = $2),
@@ -108,10 +115,10 @@ class PostgresOutbox:
                   FROM candidates c
                  WHERE m.id = c.id
                    AND (c.delivery_status = 'pending' OR c.lease_until < now())
-                RETURNING m.id, m.channel, m.address, m.body, m.choices, m.attempts, m.kind)
+                RETURNING {_RETURNED})
             SELECT t.*, false AS busy FROM taken t
             UNION ALL
-            SELECT c.id, NULL, NULL, NULL, NULL, NULL, NULL, true FROM candidates c
+            SELECT c.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, true FROM candidates c
              WHERE c.delivery_status = 'sending' AND c.lease_until >= now()
             """,
             channel,
@@ -172,7 +179,7 @@ class PostgresOutbox:
     async def claim_deferred(self, limit: int, lease: timedelta) -> tuple[OutboundItem, ...]:
         """Lease deferred replies whose time has come (and ones whose sender died holding them)."""
         rows = await self._pool.fetch(
-            """
+            f"""
             UPDATE messages m
                SET delivery_status = 'sending', lease_until = now() + $2::interval,
                    attempts = m.attempts + 1
@@ -184,7 +191,7 @@ class PostgresOutbox:
                  ORDER BY next_attempt_at
                  LIMIT $1
                    FOR UPDATE SKIP LOCKED)
-            RETURNING m.id, m.channel, m.address, m.body, m.choices, m.attempts, m.kind
+            RETURNING {_RETURNED}
             """,
             limit,
             lease,
@@ -228,4 +235,5 @@ def _item(row: asyncpg.Record) -> OutboundItem:
         choices=tuple(Choice(c["label"], c["entry_id"]) for c in json.loads(row["choices"])),
         attempts=row["attempts"],
         kind=row["kind"],
+        language=row["language"] or "en",
     )

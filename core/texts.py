@@ -64,6 +64,15 @@ def text(key: str, language: Language, **values: str) -> str:
     return template.format_map(values)
 
 
+def in_language(key: str, code: str | None, **values: str) -> str:
+    """text() for a stored language code; English when the code is missing or unknown."""
+    try:
+        language = Language(code or Language.EN.value)
+    except ValueError:
+        language = Language.EN
+    return text(key, language, **values)
+
+
 def greeting(business: str, name: str | None, returning: bool, language: Language) -> str:
     """Hello, with the customer's name when known and 'again' for a returning customer."""
     key = f"greeting.{'returning' if returning else 'new'}{'_named' if name else ''}"

@@ -134,4 +134,10 @@ REPLIES: Final[dict[str, dict[Language, str]]] = {
         MS: "Balas dengan nombor:",
         TA: "ஒரு எண்ணைப் பதிலாக அனுப்புங்கள்:",
     },
+    "choices.choose": {  # the button that opens a WhatsApp list (at most 20 characters)
+        EN: "Choose",
+        ZH: "请选择",
+        MS: "Pilih",
+        TA: "தேர்வு செய்க",
+    },
 }

@@ -149,7 +149,7 @@ class Delivery:
                     if not hasattr(sender, "send_template"):
                         raise SendError(f"{channel} has no templates", retryable=False)
                     return await cast(TemplateSender, sender).send_template(item.address)
-                return await sender.send(item.address, item.text, item.choices)
+                return await sender.send(item.address, item.text, item.choices, item.language)
         raise AssertionError("unreachable: tenacity reraises the last error")
 
     async def send_deferred(self, limit: int = 50) -> int:

@@ -16,6 +16,7 @@ import aiosmtplib
 from channels.base import Ignored, Parsed, SendError
 from channels.email import NAME
 from channels.email.parsing import ParsedEmail
+from core import texts
 from core.messages import Choice, InboundMessage
 from core.redaction import mask_nric
 
@@ -148,7 +149,9 @@ class EmailSender:
         self._from = formataddr((from_name, from_address))
         self._domain = from_address.rpartition("@")[2] or "localhost"
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Send one threaded reply; return its Message-ID."""
         try:
             route = json.loads(address)
@@ -157,7 +160,8 @@ class EmailSender:
             raise SendError(f"unusable email route {address[:80]!r}", retryable=False) from error
         if choices:
             options = "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=1))
-            text = f"{text.rstrip()}\n\nReply with a number:\n{options}"
+            prompt = texts.in_language("choices.reply_with_number", language)
+            text = f"{text.rstrip()}\n\n{prompt}\n{options}"
         message = EmailMessage()
         message["From"] = self._from
         message["To"] = to

@@ -43,7 +43,9 @@ class TelegramSender:
         self._global = AsyncLimiter(global_rate, 1.0)
         self._chats: OrderedDict[int | str, AsyncLimiter] = OrderedDict()
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Send HTML-escaped parts, buttons on the last; return "chat_id:message_id" per part."""
         chat_id, reply_to = _address(address)
         parts = split_text(text, MAX_MESSAGE_CHARS)

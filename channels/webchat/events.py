@@ -213,7 +213,9 @@ class WebChatSender:
     def __init__(self, redis: Redis) -> None:
         self._redis = redis
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Store one reply (never split: a browser shows any length); return its event id."""
         if not _VISITOR.match(address):
             raise SendError(f"not a web chat visitor: {address[:80]!r}", retryable=False)

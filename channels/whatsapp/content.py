@@ -31,6 +31,7 @@ MAX_ITEM_DESCRIPTION: Final = 72
 MAX_BODY: Final = 1024
 MAX_ID: Final = 200
 LIST_BUTTON: Final = "Choose"
+"""The list's button when no language is given (20 characters at most)."""
 REFUSED_PAUSE_SECONDS: Final = 3600.0
 """After the Content API refuses, numbered text for this long before asking it again."""
 
@@ -76,7 +77,9 @@ def shorten(text: str, limit: int) -> str:
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"
 
 
-def content_types(text: str, choices: tuple[Choice, ...], fallback: str) -> dict[str, Any] | None:
+def content_types(
+    text: str, choices: tuple[Choice, ...], fallback: str, button: str = LIST_BUTTON
+) -> dict[str, Any] | None:
     """The Content API `types` for a reply with choices; None when buttons cannot carry it.
 
     `fallback` (the numbered text) is the content's `twilio/text`, shown where buttons are not.
@@ -105,7 +108,7 @@ def content_types(text: str, choices: tuple[Choice, ...], fallback: str) -> dict
         )
         for label, c in zip(labels, choices, strict=True)
     ]
-    types["twilio/list-picker"] = {"body": body, "button": LIST_BUTTON, "items": items}
+    types["twilio/list-picker"] = {"body": body, "button": button, "items": items}
     return types
 
 

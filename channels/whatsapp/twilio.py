@@ -24,6 +24,7 @@ from channels.base import (
 from channels.text import split_text
 from channels.whatsapp import NAME
 from channels.whatsapp.content import ContentTemplates, content_types
+from core import texts
 from core.messages import Attachment, ChannelName, Choice, InboundMessage
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
@@ -149,14 +150,17 @@ class WhatsAppSender:
         self._template_sid = template_sid
         self._contents = contents
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Send one reply, split into parts of at most 1600 characters; return their SIDs.
 
         Choices go as buttons (one message) when possible, else numbered in the text.
         """
-        numbered = render_choices(text, choices)
-        if choices and (sid := await self._send_buttons(address, text, choices, numbered)):
-            return [sid]
+        numbered = render_choices(text, choices, language)
+        buttons = choices and await self._send_buttons(address, text, choices, numbered, language)
+        if buttons:
+            return [buttons]
         parts = split_text(numbered, MAX_BODY)
         sids: list[str] = []
         for part in parts:
@@ -170,12 +174,13 @@ class WhatsAppSender:
         return sids
 
     async def _send_buttons(
-        self, address: str, text: str, choices: tuple[Choice, ...], numbered: str
+        self, address: str, text: str, choices: tuple[Choice, ...], numbered: str, language: str
     ) -> str | None:
         """Send the reply as buttons; None when it goes as numbered text instead."""
         if self._contents is None or not self._contents.available():
             return None
-        types = content_types(text, choices, numbered)
+        button = texts.in_language("choices.choose", language)
+        types = content_types(text, choices, numbered, button)
         if types is None:
             return None
         content_sid = await self._contents.sid_for(types)
@@ -229,12 +234,13 @@ class WhatsAppSender:
         return sid
 
 
-def render_choices(text: str, choices: tuple[Choice, ...]) -> str:
+def render_choices(text: str, choices: tuple[Choice, ...], language: str = "en") -> str:
     """Append choices as a numbered list: free-form WhatsApp messages cannot carry buttons."""
     if not choices:
         return text
     lines = "\n".join(f"{number}. {choice.label}" for number, choice in enumerate(choices, 1))
-    return f"{text.rstrip()}\n\nReply with a number:\n{lines}".lstrip()
+    prompt = texts.in_language("choices.reply_with_number", language)
+    return f"{text.rstrip()}\n\n{prompt}\n{lines}".lstrip()
 
 
 def _http_error(error: TwilioRestException | TwilioServiceException) -> SendError:

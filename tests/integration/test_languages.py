@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -17,12 +17,14 @@ from bot.services import Services
 from core import texts
 from core.language import Language
 from core.messages import ChannelName, InboundMessage, Reply
+from core.outbox import PostgresOutbox
 from tests.integration.bot_harness import close_handoffs
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 SUNDAY_HOURS = "8:00 am to 3:00 pm"
 REFUND_TIMING = "within 3 working days"
+LEASE = timedelta(seconds=30)
 
 ANSWERED = [
     pytest.param("你们礼拜天营业到几点？", SUNDAY_HOURS, id="zh"),
@@ -117,3 +119,17 @@ async def test_a_two_part_question_gets_both_answers(
     reply = await reply_to(services, question)
     assert len(reply.source_entry_ids) == 2, reply.text
     assert all(fact in reply.text for fact in expected), reply.text
+
+
+async def test_a_stored_reply_carries_the_customers_language_to_the_channel(
+    services: Services,
+) -> None:
+    # The channel writes its own words around choices ("Reply with a number:") in it.
+    outbox = PostgresOutbox(services.storage.pool)
+    for question, language in (("你们礼拜天营业到几点？", "zh"), ("sun open till when", "en")):
+        message = ask(question)
+        assert await services.core.handle(message) is not None
+        claimed = await outbox.claim_replies("whatsapp", message.provider_message_id, LEASE)
+        assert [item.language for item in claimed.items] == [language]
+        for item in claimed.items:
+            await outbox.mark_sent(item.message_id, [f"SM{uuid.uuid4().hex}"])

@@ -24,7 +24,9 @@ class Mailer:
     async def acknowledge(self, message: InboundMessage) -> None:
         return None
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         self.sent.append(text)
         return [f"<{uuid.uuid4().hex}@bot>"]
 

@@ -24,7 +24,9 @@ class FlakySmtp:
     async def acknowledge(self, message: InboundMessage) -> None:
         return None
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         self.tries += 1
         if self.down:
             raise SendError("SMTP 421: Service not available, try later", retryable=True)

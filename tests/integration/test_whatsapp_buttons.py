@@ -63,6 +63,18 @@ async def test_a_rating_request_is_a_list(
     assert twilio_api.calls[-1].form["ContentSid"].startswith("HX")
 
 
+async def test_a_list_opens_with_a_button_in_the_customers_language(
+    twilio_client: Client, twilio_api: FakeTwilioApi, services: Services
+) -> None:
+    twilio_api.content_api = True
+    tag = uuid.uuid4().hex[:6]
+    options = tuple(Choice(f"选项 {n} {tag}", f"faq:{n}:{tag}") for n in range(5))
+    await sender(twilio_client, services).send(TO, "您是指：", options, "zh")
+    [content] = twilio_api.contents
+    assert content["types"]["twilio/list-picker"]["button"] == "请选择"
+    assert "请回复数字：" in content["types"]["twilio/text"]["body"]
+
+
 async def test_without_the_content_api_choices_are_numbered_text_as_before(
     twilio_client: Client, twilio_api: FakeTwilioApi, services: Services
 ) -> None:

@@ -67,6 +67,18 @@ async def test_choices_become_a_numbered_list(
     )
 
 
+async def test_the_number_prompt_is_in_the_customers_language(
+    sender: WhatsAppSender, twilio_api: FakeTwilioApi
+) -> None:
+    choices = (Choice("营业时间", "faq-hours"), Choice("外送", "faq-delivery"))
+    await sender.send(TO, "您是指：营业时间 / 外送？", choices, "zh")
+    assert twilio_api.calls[0].form["Body"] == (
+        "您是指：营业时间 / 外送？\n\n请回复数字：\n1. 营业时间\n2. 外送"
+    )
+    await sender.send(TO, "Adakah maksud anda?", choices, "xx")  # unknown code: English
+    assert "Reply with a number:" in twilio_api.calls[1].form["Body"]
+
+
 async def test_no_status_callback_when_not_configured(
     twilio_client: Client, twilio_api: FakeTwilioApi
 ) -> None:

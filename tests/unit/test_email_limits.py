@@ -60,7 +60,9 @@ class FakeSender:
         self.sent: list[tuple[dict[str, Any], str]] = []
         self.fail: SendError | None = None
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         if self.fail is not None:
             raise self.fail
         self.sent.append((json.loads(address), text))

@@ -111,7 +111,9 @@ class FakeConfirmations:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         self.sent.append((address, text))
         return ["<c@bakery.test>"]
 

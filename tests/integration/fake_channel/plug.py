@@ -34,7 +34,9 @@ class FakeChatSender:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, tuple[Choice, ...]]] = []
 
-    async def send(self, address: str, text: str, choices: tuple[Choice, ...]) -> list[str]:
+    async def send(
+        self, address: str, text: str, choices: tuple[Choice, ...], language: str = "en"
+    ) -> list[str]:
         """Record the reply; an address the provider would not know is refused."""
         if not address:
             raise SendError("no address", retryable=False)
