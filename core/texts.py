@@ -11,7 +11,7 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Final
 
-from core.language import Language
+from core.language import Language, choose_language
 from core.texts_notices import NOTICES
 from core.texts_privacy import PRIVACY
 from core.texts_replies import REPLIES
@@ -66,11 +66,7 @@ def text(key: str, language: Language, **values: str) -> str:
 
 def in_language(key: str, code: str | None, **values: str) -> str:
     """text() for a stored language code; English when the code is missing or unknown."""
-    try:
-        language = Language(code or Language.EN.value)
-    except ValueError:
-        language = Language.EN
-    return text(key, language, **values)
+    return text(key, choose_language(None, code), **values)
 
 
 def greeting(business: str, name: str | None, returning: bool, language: Language) -> str:

@@ -16,7 +16,7 @@ import aiosmtplib
 from channels.base import Ignored, Parsed, SendError
 from channels.email import NAME
 from channels.email.parsing import ParsedEmail
-from core import texts
+from channels.numbered_choices import render_choices
 from core.messages import Choice, InboundMessage
 from core.redaction import mask_nric
 
@@ -158,10 +158,7 @@ class EmailSender:
             to = formataddr((route.get("name") or "", route["to"]))
         except (ValueError, KeyError, TypeError) as error:
             raise SendError(f"unusable email route {address[:80]!r}", retryable=False) from error
-        if choices:
-            options = "\n".join(f"{n}. {c.label}" for n, c in enumerate(choices, start=1))
-            prompt = texts.in_language("choices.reply_with_number", language)
-            text = f"{text.rstrip()}\n\n{prompt}\n{options}"
+        text = render_choices(text, choices, language)
         message = EmailMessage()
         message["From"] = self._from
         message["To"] = to

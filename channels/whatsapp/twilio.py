@@ -21,6 +21,7 @@ from channels.base import (
     ProviderAlert,
     SendError,
 )
+from channels.numbered_choices import render_choices
 from channels.text import split_text
 from channels.whatsapp import NAME
 from channels.whatsapp.content import ContentTemplates, content_types
@@ -158,9 +159,10 @@ class WhatsAppSender:
         Choices go as buttons (one message) when possible, else numbered in the text.
         """
         numbered = render_choices(text, choices, language)
-        buttons = choices and await self._send_buttons(address, text, choices, numbered, language)
-        if buttons:
-            return [buttons]
+        if choices:
+            sid = await self._send_buttons(address, text, choices, numbered, language)
+            if sid:
+                return [sid]
         parts = split_text(numbered, MAX_BODY)
         sids: list[str] = []
         for part in parts:
@@ -232,15 +234,6 @@ class WhatsAppSender:
         if not isinstance(sid, str) or not sid:
             raise SendError("Twilio accepted the message but returned no SID", retryable=False)
         return sid
-
-
-def render_choices(text: str, choices: tuple[Choice, ...], language: str = "en") -> str:
-    """Append choices as a numbered list: free-form WhatsApp messages cannot carry buttons."""
-    if not choices:
-        return text
-    lines = "\n".join(f"{number}. {choice.label}" for number, choice in enumerate(choices, 1))
-    prompt = texts.in_language("choices.reply_with_number", language)
-    return f"{text.rstrip()}\n\n{prompt}\n{lines}".lstrip()
 
 
 def _http_error(error: TwilioRestException | TwilioServiceException) -> SendError:

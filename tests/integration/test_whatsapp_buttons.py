@@ -9,8 +9,9 @@ import pytest
 from twilio.rest import Client
 
 from bot.services import Services
+from channels.numbered_choices import render_choices
 from channels.whatsapp.content import ContentTemplates, PostgresContentStore
-from channels.whatsapp.twilio import WhatsAppSender, render_choices
+from channels.whatsapp.twilio import WhatsAppSender
 from core.language import Language
 from core.messages import Choice
 from core.ratings import rating_question

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from channels.numbered_choices import render_choices
 from channels.whatsapp.content import (
     MAX_ITEM_TITLE,
     content_hash,
     content_types,
     shorten,
 )
-from channels.whatsapp.twilio import parse_inbound, render_choices
+from channels.whatsapp.twilio import parse_inbound
 from core.language import Language
 from core.messages import Choice, InboundMessage
 from core.ratings import chosen_score, rating_question
